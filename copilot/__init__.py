@@ -1,0 +1,3 @@
+"""Omnicopilot: a copilot for contact-center agents."""
+
+__version__ = "0.1.0"

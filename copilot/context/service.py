@@ -1,0 +1,147 @@
+"""The context card (DESIGN §6, contract): who the customer is, what they already told us, at a glance."""
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from threading import Lock
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from copilot.customers.models import Customer
+from copilot.customers.service import public_view
+from copilot.database.core import utcnow
+from copilot.engine.schemas import CardInsights, HistoryItem
+from copilot.engine.selector import EngineConfig, build_insights
+from copilot.interactions.models import Interaction
+from copilot.interactions.timeline import history
+from copilot.services import Services
+
+log = logging.getLogger(__name__)
+TIMELINE_LIMIT = 100
+TIMELINE_TEXT_CHARS = 4000
+CACHE_SIZE = 512
+
+
+@dataclass
+class Insights:
+    insights: CardInsights
+    engine: str
+    prompt_version: str | None
+    dropped_identifiers: int
+
+
+class InsightsCache:
+    """Insights per customer, keyed by the state of the history, so repeat reads cost nothing."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, Insights] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: tuple) -> Insights | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: Insights) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > CACHE_SIZE:
+                self._items.popitem(last=False)
+
+
+CACHE = InsightsCache()
+
+
+def engine_config(services: Services) -> EngineConfig:
+    s = services.settings
+    return EngineConfig(engine=s.engine, api_key=s.openai_api_key, base_url=s.openai_base_url, model=s.llm_model,
+                        timeout_s=s.llm_timeout_s)
+
+
+def to_history_item(row: Interaction) -> HistoryItem:
+    return HistoryItem(interaction_id=row.id, source=row.source, external_id=row.external_id,
+                       channel=row.channel, direction=row.direction, author_role=row.author_role,
+                       author_name=row.author_name, thread_id=row.thread_id, subject=row.subject, text=row.text,
+                       occurred_at=row.occurred_at)
+
+
+def latest_customer_message(items: Sequence[HistoryItem]) -> HistoryItem | None:
+    return next((i for i in reversed(items) if i.author_role == "customer"), None)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+def relevant_ids(services: Services, *, tenant_id: str, items: Sequence[HistoryItem]) -> list[str]:
+    """The customer's interactions ranked by meaning against the latest customer message.
+
+    Vectors are fetched by id (a customer has tens to hundreds), never by a filtered vector search,
+    which is far too slow on a large collection (DESIGN §9).
+    """
+    latest = latest_customer_message(items)
+    if latest is None or len(items) < 2:
+        return []
+    try:
+        vectors = services.indexer.store.get_embeddings(tenant=tenant_id, ids=[i.interaction_id for i in items])
+    except Exception:  # the index is derived; the card still works from SQL alone
+        log.warning("vector index unavailable for relevance ranking", exc_info=True)
+        return []
+    anchor = vectors.get(latest.interaction_id)
+    if anchor is None:
+        anchor = services.indexer.embedder.embed([latest.text])[0]
+    scored = [(cosine(anchor, vec), iid) for iid, vec in vectors.items() if iid != latest.interaction_id]
+    return [iid for _, iid in sorted(scored, reverse=True)]
+
+
+def customer_insights(services: Services, *, tenant_id: str, items: list[HistoryItem],
+                      now: datetime) -> Insights:
+    config = engine_config(services)
+    key = (tenant_id, config.engine, len(items), items[-1].interaction_id if items else None,
+           now.date().isoformat())
+    cached = CACHE.get(key)
+    if cached is not None:
+        return cached
+    result = build_insights(config=config, items=items, now=now,
+                            relevant_ids=relevant_ids(services, tenant_id=tenant_id, items=items))
+    value = Insights(insights=result.output, engine=result.engine, prompt_version=result.prompt_version,
+                     dropped_identifiers=result.dropped_identifiers)
+    CACHE.put(key, value)
+    return value
+
+
+def timeline_entry(item: HistoryItem) -> dict[str, Any]:
+    text = item.text if len(item.text) <= TIMELINE_TEXT_CHARS else item.text[:TIMELINE_TEXT_CHARS] + "…"
+    return {"interaction_id": item.interaction_id, "source": item.source, "external_id": item.external_id,
+            "channel": item.channel, "direction": item.direction, "author_role": item.author_role,
+            "author_name": item.author_name, "subject": item.subject, "occurred_at": item.occurred_at,
+            "text": text}
+
+
+def build_card(services: Services, session: Session, *, tenant_id: str, customer: Customer) -> dict[str, Any]:
+    now = utcnow()
+    items = [to_history_item(row) for row in history(session, tenant_id=tenant_id, customer_id=customer.id)]
+    found = customer_insights(services, tenant_id=tenant_id, items=items, now=now)
+    insights = found.insights
+    return {
+        "customer": public_view(session, customer=customer),
+        "summary": insights.summary,
+        "facts": [f.model_dump(mode="json") for f in insights.facts],
+        "open_items": [o.model_dump(mode="json") for o in insights.open_items],
+        "language": insights.language,
+        "sentiment": insights.sentiment,
+        "timeline": [timeline_entry(i) for i in reversed(items[-TIMELINE_LIMIT:])],
+        "engine": found.engine,
+        "prompt_version": found.prompt_version,
+        "dropped_identifiers": found.dropped_identifiers,
+        "generated_at": now,
+    }

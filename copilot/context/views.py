@@ -1,0 +1,16 @@
+"""GET /v1/customers/{id}/context: the context card."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from copilot.context.service import build_card
+from copilot.customers.service import get_customer
+from copilot.deps import AgentDep, ServicesDep, SessionDep
+
+router = APIRouter(prefix="/v1/customers", tags=["context"])
+
+
+@router.get("/{customer_id}/context")
+def read_context(customer_id: str, principal: AgentDep, session: SessionDep, services: ServicesDep) -> dict:
+    customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
+    return build_card(services, session, tenant_id=principal.tenant_id, customer=customer)

@@ -1,0 +1,43 @@
+"""Customer routes: resolve an identity, read a customer, read the unified timeline."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from copilot.customers.identity import IdentityError, parse_identity
+from copilot.customers.schemas import CustomerPublic
+from copilot.customers.service import get_customer, public_view, resolve
+from copilot.deps import AgentDep, SessionDep, SettingsDep
+from copilot.engine.schemas import Channel
+from copilot.exceptions import BadRequest, NotFound
+from copilot.interactions.schemas import TimelinePage
+from copilot.interactions.timeline import timeline_page
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.get("/resolve", response_model=CustomerPublic)
+def resolve_identity(identity: str, principal: AgentDep, session: SessionDep, settings: SettingsDep) -> dict:
+    try:
+        ref = parse_identity(identity, region=settings.default_region)
+    except IdentityError as err:
+        raise BadRequest(f"identity: {err}") from None
+    customer = resolve(session, tenant_id=principal.tenant_id, ref=ref)
+    if customer is None:
+        raise NotFound(f"no customer with {ref}")
+    return public_view(session, customer=customer)
+
+
+@router.get("/{customer_id}", response_model=CustomerPublic)
+def read_customer(customer_id: str, principal: AgentDep, session: SessionDep) -> dict:
+    return public_view(session, customer=get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id))
+
+
+@router.get("/{customer_id}/timeline", response_model=TimelinePage)
+def read_timeline(customer_id: str, principal: AgentDep, session: SessionDep,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+                  channel: Annotated[list[Channel] | None, Query()] = None) -> TimelinePage:
+    customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
+    return timeline_page(session, tenant_id=principal.tenant_id, customer_id=customer.id, limit=limit,
+                         cursor=cursor, channels=list(channel) if channel else None)

@@ -1,0 +1,77 @@
+"""Connector settings (admin), signed webhooks (vendors), and Prometheus metrics."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from copilot.deps import AdminDep, ServicesDep, SessionDep
+from copilot.exceptions import BadRequest
+from copilot.integrations import base
+from copilot.integrations.service import masked
+from copilot.metrics import render_metrics
+
+router = APIRouter(tags=["connectors"])
+
+
+@router.get("/v1/connectors")
+def list_connectors(principal: AdminDep, session: SessionDep, services: ServicesDep) -> dict:
+    hub = services.hub
+    stats = hub.stats(session, tenant_id=principal.tenant_id)
+    items = []
+    for name, connector in sorted(hub.connectors.items()):
+        current = hub.load_settings(session, tenant_id=principal.tenant_id, name=name)
+        items.append({
+            "name": name, "title": connector.title,
+            "capabilities": [cap for cap, cls in (("webhook", base.WebhookConnector), ("import", base.FileImporter),
+                                                  ("pull", base.PullConnector)) if isinstance(connector, cls)],
+            "configured": current is not None,
+            "settings": masked(current) if current is not None else None,
+            "webhook_url": f"/v1/webhooks/{principal.tenant_id}/{name}"
+            if isinstance(connector, base.WebhookConnector) else None,
+            "health": stats.get(name, {}),
+        })
+    return {"connectors": items}
+
+
+@router.put("/v1/connectors/{name}")
+async def put_connector(name: str, request: Request, principal: AdminDep, session: SessionDep,
+                        services: ServicesDep) -> dict:
+    try:
+        values: Any = await request.json()
+    except ValueError:
+        raise BadRequest("body: must be a JSON object of settings") from None
+    if not isinstance(values, dict):
+        raise BadRequest("body: must be a JSON object of settings")
+    settings = services.hub.save_settings(session, tenant_id=principal.tenant_id, name=name, values=values)
+    return {"name": name, "settings": settings}
+
+
+async def webhook_request(request: Request) -> base.WebhookRequest:
+    query: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        query.setdefault(key, []).append(value)
+    return base.WebhookRequest(method=request.method, url=str(request.url), headers=dict(request.headers),
+                               query=query, body=await request.body(), received_at=time.time())
+
+
+@router.post("/v1/webhooks/{tenant}/{name}", status_code=202)
+async def receive_webhook(tenant: str, name: str, request: Request, session: SessionDep,
+                          services: ServicesDep) -> dict:
+    return services.hub.receive(session, tenant_id=tenant, name=name, request=await webhook_request(request))
+
+
+@router.get("/v1/webhooks/{tenant}/{name}")
+async def webhook_handshake(tenant: str, name: str, request: Request, session: SessionDep,
+                            services: ServicesDep) -> Response:
+    status, body = services.hub.handshake(session, tenant_id=tenant, name=name,
+                                          request=await webhook_request(request))
+    return PlainTextResponse(body, status_code=status)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(session: SessionDep, services: ServicesDep) -> Response:
+    return PlainTextResponse(render_metrics(services.hub.all_stats(session)),
+                             media_type="text/plain; version=0.0.4")

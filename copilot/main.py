@@ -1,0 +1,75 @@
+"""The FastAPI application: routes, error handling, start-up and shutdown."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from copilot import __version__
+from copilot.auth.views import router as auth_router
+from copilot.config import Settings, get_settings
+from copilot.context.views import router as context_router
+from copilot.customers.views import router as customers_router
+from copilot.deps import ServicesDep
+from copilot.exceptions import error_body, install_error_handlers
+from copilot.integrations.views import router as integrations_router
+from copilot.interactions.views import router as interactions_router
+from copilot.knowledge.views import router as knowledge_router
+from copilot.metrics import INGEST_SECONDS
+from copilot.services import Services
+from copilot.suggestions.views import router as suggestions_router
+
+log = logging.getLogger(__name__)
+TIMED_PATHS = ("/v1/interactions", "/v1/webhooks/")
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or Services.build(settings)
+        app.state.services.start_workers()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = FastAPI(title="Omnicopilot", version=__version__, lifespan=lifespan,
+                  description="Copilot for contact-center agents: every channel's history of a customer at a glance.")
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):  # noqa: ANN001, ANN202 - starlette middleware
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            return JSONResponse(error_body("payload_too_large",
+                                           f"body: at most {settings.max_body_bytes} bytes"), status_code=413)
+        if request.method == "POST" and request.url.path.startswith(TIMED_PATHS):
+            started = time.perf_counter()
+            response = await call_next(request)
+            INGEST_SECONDS.labels(path=request.url.path.split("/")[2]).observe(time.perf_counter() - started)
+            return response
+        return await call_next(request)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(services: ServicesDep) -> dict:
+        with services.db.session() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "index_backlog": services.indexer.backlog()}
+
+    app.include_router(auth_router)
+    app.include_router(interactions_router)
+    app.include_router(customers_router)
+    app.include_router(context_router)
+    app.include_router(suggestions_router)
+    app.include_router(knowledge_router)
+    app.include_router(integrations_router)
+    return app

@@ -1,0 +1,47 @@
+"""Suggestion request, public view and feedback shapes."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from copilot.engine.schemas import Channel
+
+
+class SuggestionRequest(BaseModel):
+    message: str = Field(min_length=1, max_length=100_000, description="the latest customer message")
+    channel: Channel
+
+
+class SuggestionPublic(BaseModel):
+    id: str
+    text: str
+    sources: list[str]
+    engine: str
+    stale: bool = False
+
+
+class SuggestionList(BaseModel):
+    suggestions: list[SuggestionPublic]
+    engine: str
+    language: str | None = None
+
+
+class FeedbackIn(BaseModel):
+    action: Literal["accepted", "edited", "rejected"]
+    final_text: str | None = Field(None, max_length=100_000)
+
+    @model_validator(mode="after")
+    def edited_needs_text(self) -> FeedbackIn:
+        if self.action == "edited" and not (self.final_text and self.final_text.strip()):
+            raise ValueError("final_text: required when action is edited")
+        return self
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    action: str
+    final_text: str | None
+    stale: bool
+    feedback_at: datetime

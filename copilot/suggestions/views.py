@@ -1,0 +1,30 @@
+"""Suggestions for the latest customer message, and the agent's feedback on each."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from copilot.customers.service import get_customer
+from copilot.deps import AgentDep, ServicesDep, SessionDep
+from copilot.suggestions.schemas import FeedbackIn, FeedbackOut, SuggestionList, SuggestionPublic, SuggestionRequest
+from copilot.suggestions.service import record_feedback, suggest
+
+router = APIRouter(prefix="/v1", tags=["suggestions"])
+
+
+@router.post("/customers/{customer_id}/suggestions", response_model=SuggestionList)
+def create_suggestions(customer_id: str, body: SuggestionRequest, principal: AgentDep, session: SessionDep,
+                       services: ServicesDep) -> SuggestionList:
+    customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
+    rows, engine, language = suggest(services, session, principal=principal, customer=customer,
+                                     message=body.message, channel=body.channel)
+    return SuggestionList(engine=engine, language=language,
+                          suggestions=[SuggestionPublic(id=r.id, text=r.text, sources=r.sources, engine=r.engine)
+                                       for r in rows])
+
+
+@router.post("/suggestions/{suggestion_id}/feedback", response_model=FeedbackOut)
+def post_feedback(suggestion_id: str, body: FeedbackIn, principal: AgentDep, session: SessionDep) -> FeedbackOut:
+    row, stale = record_feedback(session, principal=principal, suggestion_id=suggestion_id, action=body.action,
+                                 final_text=body.final_text)
+    return FeedbackOut(id=row.id, action=row.action, final_text=row.final_text, stale=stale,
+                       feedback_at=row.feedback_at)

@@ -1,0 +1,17 @@
+"""Past agent replies of other customers lose everything that could identify them."""
+from __future__ import annotations
+
+from copilot.suggestions.service import anonymise_reply
+
+
+def test_sentences_with_ids_amounts_emails_and_links_are_dropped() -> None:
+    reply = ("Hi Tamsin, so sorry about the drops! I've opened ticket MT-88240 for your node. "
+             "A technician will check the line. Reach us at help@northwind.example or https://nw.example/help. "
+             "Thanks for your patience.")
+    text = anonymise_reply(reply, names=["Tamsin Greer"])
+    assert "Tamsin" not in text and "MT-88240" not in text and "@" not in text and "http" not in text
+    assert "A technician will check the line." in text and "Thanks for your patience." in text
+
+
+def test_names_are_replaced_case_insensitively() -> None:
+    assert "greer" not in anonymise_reply("Thanks GREER, we are on it.", names=["Tamsin Greer"]).lower()
