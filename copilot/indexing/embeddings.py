@@ -18,6 +18,7 @@ import math
 import os
 import re
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -106,10 +107,12 @@ def export_onnx(target: Path) -> None:
     sample = torch.ones(2, 8, dtype=torch.long)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")
-    torch.onnx.export(Encoder(model), (sample, sample, torch.zeros_like(sample)), str(partial), input_names=names,
-                      output_names=["last_hidden_state"],
-                      dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
-                      opset_version=17, dynamo=False)
+    with warnings.catch_warnings():  # the tracer's notes on shape-dependent branches do not apply to BERT
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Encoder(model), (sample, sample, torch.zeros_like(sample)), str(partial),
+                          input_names=names, output_names=["last_hidden_state"],
+                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+                          opset_version=17, dynamo=False)
     os.replace(partial, target)  # atomic: a concurrent process never loads half a file
 
 
