@@ -295,7 +295,8 @@ def demo(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127
     setup_logging(get_settings())
     loaded = load_demo(data_dir=data_dir)
     if load_only:
-        emit(loaded, as_json=True, human="")
+        emit({k: loaded[k] for k in ("created", "keys", "customers")}, as_json=True, human="")
+        loaded["services"].close()
         return
     serve_demo(loaded, host=host, port=port)
 
