@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -59,9 +58,9 @@ class WebhookRequest:
     method: str
     url: str
     headers: Mapping[str, str]  # lower-cased names
-    query: Mapping[str, str]
+    query: Mapping[str, list[str]]  # a name may repeat
     body: bytes
-    received_at: datetime
+    received_at: float  # unix seconds by the server's clock, for timestamp windows
     extra: dict[str, Any] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
@@ -100,7 +99,10 @@ class WebhookConnector(Connector):
         return None
 
     def handshake(self, request: WebhookRequest, settings: ConnectorSettings) -> tuple[int, str] | None:
-        """Answer a vendor's GET verification request: (status, body), or None when there is none."""
+        """Answer a vendor's verification request (a GET, or a POST carrying a challenge): (status, body).
+
+        None means this request is not a verification request; it is then a delivery (POST) or a 404 (GET).
+        """
         return None
 
 

@@ -136,12 +136,14 @@ class ConnectorHub:
         return connector, settings
 
     def handshake(self, session: Session, *, tenant_id: str, name: str,
-                  request: base.WebhookRequest) -> tuple[int, str]:
+                  request: base.WebhookRequest) -> tuple[int, str] | None:
+        """The connector's answer when the request is a verification request, else None."""
         connector, settings = self.webhook_connector(session, tenant_id=tenant_id, name=name)
-        answer = connector.handshake(request, settings)
-        if answer is None:
-            raise NotFound("this connector has no verification handshake")
-        return answer
+        try:
+            return connector.handshake(request, settings)
+        except base.SignatureError as err:
+            self.bump(tenant_id=tenant_id, name=name, signature_failures=1, error=f"signature: {err}")
+            raise Unauthorized(f"signature check failed: {err}") from None
 
     def receive(self, session: Session, *, tenant_id: str, name: str, request: base.WebhookRequest) -> dict:
         """Verify and check the payload, store it durably, and leave the ingest to the worker."""

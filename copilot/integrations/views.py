@@ -5,10 +5,10 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from copilot.deps import AdminDep, ServicesDep, SessionDep
-from copilot.exceptions import BadRequest
+from copilot.exceptions import BadRequest, NotFound
 from copilot.integrations import base
 from copilot.integrations.service import masked
 from copilot.metrics import render_metrics
@@ -59,16 +59,22 @@ async def webhook_request(request: Request) -> base.WebhookRequest:
 
 @router.post("/v1/webhooks/{tenant}/{name}", status_code=202)
 async def receive_webhook(tenant: str, name: str, request: Request, session: SessionDep,
-                          services: ServicesDep) -> dict:
-    return services.hub.receive(session, tenant_id=tenant, name=name, request=await webhook_request(request))
+                          services: ServicesDep) -> Response:
+    received = await webhook_request(request)
+    answer = services.hub.handshake(session, tenant_id=tenant, name=name, request=received)
+    if answer is not None:  # a vendor checking the URL when the webhook is created (Front)
+        return PlainTextResponse(answer[1], status_code=answer[0])
+    return JSONResponse(services.hub.receive(session, tenant_id=tenant, name=name, request=received),
+                        status_code=202)
 
 
 @router.get("/v1/webhooks/{tenant}/{name}")
 async def webhook_handshake(tenant: str, name: str, request: Request, session: SessionDep,
                             services: ServicesDep) -> Response:
-    status, body = services.hub.handshake(session, tenant_id=tenant, name=name,
-                                          request=await webhook_request(request))
-    return PlainTextResponse(body, status_code=status)
+    answer = services.hub.handshake(session, tenant_id=tenant, name=name, request=await webhook_request(request))
+    if answer is None:
+        raise NotFound("this connector has no verification handshake")
+    return PlainTextResponse(answer[1], status_code=answer[0])
 
 
 @router.get("/metrics", include_in_schema=False)
