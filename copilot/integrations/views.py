@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from copilot.deps import AdminDep, ServicesDep, SessionDep
+from copilot.deps import AdminDep, IngestDep, ServicesDep, SessionDep
 from copilot.exceptions import BadRequest, NotFound
 from copilot.integrations import base
+from copilot.integrations.imports import parse_with_importer
 from copilot.integrations.service import masked
+from copilot.interactions.service import ingest
 from copilot.metrics import render_metrics
 
 router = APIRouter(tags=["connectors"])
@@ -47,6 +49,28 @@ async def put_connector(name: str, request: Request, principal: AdminDep, sessio
         raise BadRequest("body: must be a JSON object of settings")
     settings = services.hub.save_settings(session, tenant_id=principal.tenant_id, name=name, values=values)
     return {"name": name, "settings": settings}
+
+
+@router.post("/v1/imports")
+async def upload_import(file: UploadFile, principal: IngestDep, services: ServicesDep,
+                        file_format: Annotated[str, Query(alias="format")],
+                        option: Annotated[list[str] | None, Query()] = None) -> dict:
+    """An export file (eml, mbox, chat-json, call-json, vtt, srt, csv, jsonl) through a connector's importer."""
+    options: dict[str, Any] = {}
+    for item in option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadRequest(f"option: {item!r} is not KEY=VALUE")
+        options[key] = value
+    data = await file.read()
+    records, rejected = parse_with_importer(services.hub, data, filename=file.filename or "upload",
+                                            file_format=file_format, options=options)
+    result = ingest(db=services.db, tenant_id=principal.tenant_id, records=[r for _, r in records],
+                    region=services.settings.default_region, actor=f"import:{principal.name}",
+                    on_created=services.announce)
+    rejected += [{"line": records[r.index][0], "error": r.error} for r in result.rejected]
+    return {"created": result.created, "duplicates": result.duplicates,
+            "rejected": sorted(rejected, key=lambda r: r["line"])}
 
 
 async def webhook_request(request: Request) -> base.WebhookRequest:
