@@ -76,7 +76,10 @@ def _drop_corrected(raws: list[RawFact]) -> list[RawFact]:
 
 
 def _display_name(sentence: Sentence) -> str:
-    name = sentence.speaker_name or sentence.item.author_name or ""
+    # The item's author names only lines of their own role: in a call logged under the customer's
+    # name, an unnamed "Agent:" line is not the customer's.
+    own_line = sentence.item.author_role == sentence.speaker or sentence.internal
+    name = sentence.speaker_name or (sentence.item.author_name if own_line else None) or ""
     name = re.sub(r"\s*\(.*?\)\s*", " ", name).strip()
     if sentence.internal:
         return f"{name} note" if name else "Internal note"

@@ -190,3 +190,12 @@ def test_unrelated_snippet_is_not_used() -> None:
     kb = Snippet(source_type="knowledge", source_id="kb:passwords", text="Reset your password from the login page.")
     replies = _replies("It dropped again tonight.", "chat", snippets=[kb])
     assert all("kb:passwords" not in r.sources for r in replies)
+
+
+def test_unnamed_agent_lines_in_a_call_logged_under_the_customer_are_not_the_customers() -> None:
+    call = item(1, "Agent: Thanks for calling, this is support.\nCustomer: My router drops every night.\n"
+                   "Agent: I'll call you back on November 21 to check it's fixed.",
+                channel="voice", direction="inbound", role="customer", days=0, name="Priya Raman")
+    card = analyse([call], now=T0 + timedelta(days=1))
+    promises = [f.value for f in card.facts if f.kind == "promise"]
+    assert promises and all(not v.startswith("Priya") for v in promises)
