@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path.home() / ".cache" / "omnicopilot", alias="OMNICOPILOT_CACHE_DIR",
                             description="Machine-wide cache: the embedding model exported to ONNX once.")
     log_level: str = Field("info", alias="OMNICOPILOT_LOG_LEVEL", description="Logging level.")
+    frame_ancestors: str = Field("'self'", alias="OMNICOPILOT_FRAME_ANCESTORS",
+                                 description="Pages allowed to embed the sidebar in an iframe (CSP frame-ancestors "
+                                             "sources, space-separated, e.g. https://acme.zendesk.com).")
 
     @field_validator("master_key", "secret_key", "openai_api_key")
     @classmethod

@@ -20,9 +20,14 @@ from copilot.exceptions import error_body, install_error_handlers
 from copilot.integrations.views import router as integrations_router
 from copilot.interactions.views import router as interactions_router
 from copilot.knowledge.views import router as knowledge_router
+from copilot.live.hub import LiveHub
+from copilot.live.views import router as live_router
 from copilot.metrics import INGEST_SECONDS
+from copilot.review.views import router as review_router
 from copilot.services import Services
 from copilot.suggestions.views import router as suggestions_router
+from copilot.web.views import mount_static
+from copilot.web.views import router as web_router
 
 log = logging.getLogger(__name__)
 TIMED_PATHS = ("/v1/interactions", "/v1/webhooks/")
@@ -36,9 +41,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         owned = services is None
         app.state.services = services or Services.build(settings)
         app.state.services.start_workers()
+        app.state.live_hub = LiveHub(app.state.services).start()  # live push: subscribes to the bus
         try:
             yield
         finally:
+            app.state.live_hub.stop()
             if owned:
                 app.state.services.close()
 
@@ -72,4 +79,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(suggestions_router)
     app.include_router(knowledge_router)
     app.include_router(integrations_router)
+    app.include_router(live_router)
+    app.include_router(review_router)
+    app.include_router(web_router)
+    mount_static(app)
     return app

@@ -1,0 +1,1 @@
+"""Supervisor review: every suggestion and what the agent did with it, stats, CSV export, merges."""

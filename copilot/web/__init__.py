@@ -1,0 +1,1 @@
+"""The web pages: agent sidebar and supervisor console, served as static files with a strict CSP."""
