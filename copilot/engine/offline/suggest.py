@@ -239,16 +239,24 @@ def _content_words(text: str) -> set[str]:
                          "what", "when", "been", "were", "just", "still", "their", "them", "then", "than", "some"}}
 
 
+# Tokens mixing letters and digits ("A-10293", "SB8200"): identifiers, not policy numbers.
+ID_LIKE = re.compile(r"\b(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+\b"
+                     r"|\b(?=\w*\d)(?=\w*[A-Za-z])\w{5,}\b")
+
+
 def _pick_snippet(snippets: Sequence[Snippet], context: str, known_text: str) -> tuple[Snippet, str] | None:
     words = _content_words(context)
     best: tuple[float, Snippet, str] | None = None
     for snip in snippets:
         if snip.source_type != "knowledge":
             continue
-        sentences = [s for s in split_sentences(snip.text) if not ASKING.search(s)]
-        # a number in a snippet that this customer never mentioned may belong to someone else: leave it out
-        sentences = [s for s in sentences if all(n in known_text for n in re.findall(r"\d[\d,.]*\d|\d", s))
-                     or not re.search(r"\d", s)]
+        body = "\n".join(line.lstrip("-*• ").strip() for line in snip.text.splitlines()
+                          if line.strip() and not line.lstrip().startswith("#"))  # headings are not sentences
+        sentences = [s for s in split_sentences(body) if not ASKING.search(s)]
+        # Policy numbers ("48 hours", "$15") are the tenant's own; an id-like token (letters with digits) that
+        # this customer never mentioned may belong to someone else: leave that sentence out.
+        sentences = [s for s in sentences
+                     if all(t.lower() in known_text.lower() for t in ID_LIKE.findall(s))]
         if not sentences:
             continue
         ranked = sorted(sentences, key=lambda s: -len(words & _content_words(s)))
