@@ -70,6 +70,20 @@ def past_replies(services: Services, session: Session, *, tenant_id: str, custom
     return snippets
 
 
+def message_embedding(services: Services, *, tenant_id: str, items: Sequence[HistoryItem], message: str
+                      ) -> list[float]:
+    """The message's vector: the index already holds it when the message is the stored latest one."""
+    latest = latest_customer_message(items)
+    if latest is not None and latest.text.strip() == message.strip():
+        try:
+            stored = services.indexer.store.get_embeddings(tenant=tenant_id, ids=[latest.interaction_id])
+        except Exception:  # the index is derived: embed the text instead
+            stored = {}
+        if latest.interaction_id in stored:
+            return stored[latest.interaction_id]
+    return services.indexer.embedder.embed([message])[0]
+
+
 def newest_inbound(items: Sequence[HistoryItem]) -> HistoryItem | None:
     return latest_customer_message(items)
 
@@ -81,7 +95,7 @@ def suggest(services: Services, session: Session, *, principal: Principal, custo
     now = utcnow()
     items = [to_history_item(r) for r in history(session, tenant_id=tenant_id, customer_id=customer.id)]
     insights = customer_insights(services, tenant_id=tenant_id, items=items, now=now)
-    embedding = services.indexer.embedder.embed([message])[0]
+    embedding = message_embedding(services, tenant_id=tenant_id, items=items, message=message)
     snippets = search_knowledge(services.indexer.store, tenant_id=tenant_id, embedding=embedding)
     snippets += past_replies(services, session, tenant_id=tenant_id, customer_id=customer.id, embedding=embedding)
     result = build_suggestions(config=engine_config(services), items=items, insights=insights.insights,

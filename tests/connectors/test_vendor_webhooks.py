@@ -173,12 +173,14 @@ def test_documented_payload_verifies_and_maps(case: Case) -> None:
         assert record["source"] == case.connector.name
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+# Freshdesk webhooks are unsigned: a shared token signs nothing, so its token check is tested instead.
+SIGNED = [c for c in CASES if c.name != "freshdesk"]
+
+
+@pytest.mark.parametrize("case", SIGNED, ids=[c.name for c in SIGNED])
 def test_tampered_body_refused(case: Case) -> None:
     headers = case.sign(case.body, SECRET, 0)
     tampered = case.body.replace(b"e", b"E", 1)
-    if case.name == "freshdesk":  # a shared token signs nothing: the token is what is checked
-        pytest.skip("Freshdesk webhooks are unsigned; the token check is tested below")
     with pytest.raises(SignatureError):
         case.connector.verify(case.request(tampered, headers=headers), case.settings)
 
