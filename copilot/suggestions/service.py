@@ -27,9 +27,20 @@ IDENTIFYING = re.compile(r"\d|@|https?://|www\.", re.IGNORECASE)
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+PRONOUN_I = {"I", "I'm", "I'll", "I've", "I'd", "OK"}
+
+
+def names_something(sentence: str) -> bool:
+    """A capitalised word past the first, or an all-caps token: a name, a merchant, a place, a product."""
+    words = re.findall(r"[^\W\d_][\w'’-]*", sentence)
+    return any(w not in PRONOUN_I and (w[0].isupper() or (len(w) > 1 and w.isupper())) for w in words[1:]) or (
+        bool(words) and len(words[0]) > 2 and words[0].isupper() and words[0] not in PRONOUN_I)
+
+
 def anonymise_reply(text: str, *, names: Sequence[str]) -> str:
-    """A past agent reply with every sentence that could identify its customer removed."""
-    kept = [s for s in SENTENCE.split(text) if s.strip() and not IDENTIFYING.search(s)]
+    """A past agent reply with every sentence that could identify its customer removed: digits, emails,
+    handles, links, and any named thing (another customer's merchant or town is theirs, not ours)."""
+    kept = [s for s in SENTENCE.split(text) if s.strip() and not IDENTIFYING.search(s) and not names_something(s)]
     result = " ".join(kept)
     for name in names:
         for part in name.split():

@@ -15,3 +15,11 @@ def test_sentences_with_ids_amounts_emails_and_links_are_dropped() -> None:
 
 def test_names_are_replaced_case_insensitively() -> None:
     assert "greer" not in anonymise_reply("Thanks GREER, we are on it.", names=["Tamsin Greer"]).lower()
+
+
+def test_named_things_are_dropped_and_plain_statements_kept() -> None:
+    reply = ("I'm sorry about the charge from QUIKLUBE. The card was used in Springfield. "
+             "I've asked our disputes team to review it. Disputes usually take a few business days.")
+    text = anonymise_reply(reply, names=[])
+    assert "QUIKLUBE" not in text and "Springfield" not in text
+    assert text == "I've asked our disputes team to review it. Disputes usually take a few business days."

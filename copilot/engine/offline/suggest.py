@@ -267,6 +267,26 @@ def _pick_snippet(snippets: Sequence[Snippet], context: str, known_text: str) ->
     return (best[1], best[2]) if best else None
 
 
+def _pick_past_reply(snippets: Sequence[Snippet], context: str, lang: str) -> tuple[Snippet, str] | None:
+    """The most fitting anonymised reply an agent gave another customer on a similar issue.
+
+    Only statements are kept: no sentence that asks (it may ask for what is known) and none that commits
+    to money (promised to someone else, not to this customer).
+    """
+    words = _content_words(context)
+    best: tuple[float, Snippet, str] | None = None
+    for snip in snippets:
+        if snip.source_type != "past_reply" or (detect_language(snip.text) or "en") != lang:
+            continue
+        text = " ".join(s for s in split_sentences(snip.text)
+                        if not ASKING.search(s) and not COMMITMENT.search(s) and "?" not in s)
+        overlap = len(words & _content_words(text))
+        score = overlap + 2 * snip.score
+        if len(text) >= 20 and overlap >= 1 and (best is None or score > best[0]):
+            best = (score, snip, text)
+    return (best[1], best[2]) if best else None
+
+
 def suggest(*, items: Sequence[HistoryItem], insights: CardInsights, message: str, channel: str,
             snippets: Sequence[Snippet], customer_name: str | None) -> list[SuggestedReply]:
     lang = detect_language(message) or insights.language or "en"
@@ -315,6 +335,12 @@ def suggest(*, items: Sequence[HistoryItem], insights: CardInsights, message: st
         replies.append(SuggestedReply(text=_format(kb_body, t, name, channel),
                                       sources=list(dict.fromkeys(id_sources[:1] + [snip.source_id]))))
 
+    past = _pick_past_reply(snippets, context, lang)
+    if past is not None:
+        snip, text = past
+        replies.append(SuggestedReply(text=_format([text], t, name, channel),
+                                      sources=list(dict.fromkeys(id_sources[:1] + [snip.source_id]))))
+
     holding = t["holding"].format(comma_name=f", {name}" if name else "",
                                   ids_paren=f" ({_join(ids[:2], lang)})" if ids else "")
     replies.append(SuggestedReply(text=_format([holding], t, name, channel),
@@ -324,7 +350,8 @@ def suggest(*, items: Sequence[HistoryItem], insights: CardInsights, message: st
     for r in replies:
         if not r.sources:
             r.sources = fallback  # every reply builds at least on the contact it answers
-    return [r for r in replies if r.text.strip()][:3]
+    replies = [r for r in replies if r.text.strip()]
+    return replies[:2] + replies[-1:] if len(replies) > 3 else replies
 
 
 def _format(body: list[str], t: dict[str, str], name: str | None, channel: str) -> str:

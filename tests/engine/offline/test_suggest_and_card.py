@@ -199,3 +199,14 @@ def test_unnamed_agent_lines_in_a_call_logged_under_the_customer_are_not_the_cus
     card = analyse([call], now=T0 + timedelta(days=1))
     promises = [f.value for f in card.facts if f.kind == "promise"]
     assert promises and all(not v.startswith("Priya") for v in promises)
+
+
+def test_a_similar_past_reply_is_offered_without_its_questions_or_money_promises() -> None:
+    past = Snippet(source_type="past_reply", source_id="reply:r9", score=0.7,
+                   text="Evening drops like this usually come from noise on the line. Can you send your account "
+                        "number? A technician will check the line and the tap outside. We will credit the month.")
+    replies = _replies("The internet dropped again tonight, the line must be bad.", "chat", snippets=[past])
+    used = [r for r in replies if "reply:r9" in r.sources]
+    assert len(used) == 1 and len(replies) <= 3
+    assert "technician will check the line" in used[0].text
+    assert "?" not in used[0].text and "credit" not in used[0].text
