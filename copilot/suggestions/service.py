@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copilot.auth.service import Principal
-from copilot.context.service import customer_insights, engine_config, latest_customer_message, to_history_item
+from copilot.context.service import Insights, customer_insights, engine_config, latest_customer_message, to_history_item
 from copilot.customers.models import Customer
 from copilot.customers.service import new_id
 from copilot.database.core import utcnow
@@ -99,19 +100,34 @@ def newest_inbound(items: Sequence[HistoryItem]) -> HistoryItem | None:
     return latest_customer_message(items)
 
 
+@dataclass
+class ReplyInputs:
+    items: list[HistoryItem]
+    insights: Insights
+    snippets: list[Snippet]
+
+
+def reply_inputs(services: Services, session: Session, *, tenant_id: str, customer: Customer,
+                 message: str) -> ReplyInputs:
+    """What any engine needs to answer: the history, its insights, knowledge and similar past replies."""
+    items = [to_history_item(r) for r in history(session, tenant_id=tenant_id, customer_id=customer.id)]
+    insights = customer_insights(services, tenant_id=tenant_id, items=items, now=utcnow())
+    embedding = message_embedding(services, tenant_id=tenant_id, items=items, message=message)
+    snippets = search_knowledge(services.indexer.store, tenant_id=tenant_id, embedding=embedding)
+    snippets += past_replies(services, session, tenant_id=tenant_id, customer_id=customer.id, embedding=embedding)
+    return ReplyInputs(items=items, insights=insights, snippets=snippets)
+
+
 def suggest(services: Services, session: Session, *, principal: Principal, customer: Customer, message: str,
             channel: str) -> tuple[list[Suggestion], str, str | None]:
     tenant_id = principal.tenant_id
     assert tenant_id is not None
     now = utcnow()
-    items = [to_history_item(r) for r in history(session, tenant_id=tenant_id, customer_id=customer.id)]
-    insights = customer_insights(services, tenant_id=tenant_id, items=items, now=now)
-    embedding = message_embedding(services, tenant_id=tenant_id, items=items, message=message)
-    snippets = search_knowledge(services.indexer.store, tenant_id=tenant_id, embedding=embedding)
-    snippets += past_replies(services, session, tenant_id=tenant_id, customer_id=customer.id, embedding=embedding)
-    result = build_suggestions(config=engine_config(services), items=items, insights=insights.insights,
-                               message=message, channel=channel, snippets=snippets, customer_name=customer.name)
-    answers = newest_inbound(items)
+    inputs = reply_inputs(services, session, tenant_id=tenant_id, customer=customer, message=message)
+    result = build_suggestions(config=engine_config(services), items=inputs.items, insights=inputs.insights.insights,
+                               message=message, channel=channel, snippets=inputs.snippets,
+                               customer_name=customer.name)
+    answers = newest_inbound(inputs.items)
     rows = [Suggestion(id=new_id(), tenant_id=tenant_id, customer_id=customer.id,
                        answers_interaction_id=answers.interaction_id if answers else None,
                        answers_occurred_at=answers.occurred_at if answers else None,
@@ -121,7 +137,19 @@ def suggest(services: Services, session: Session, *, principal: Principal, custo
             for rank, reply in enumerate(result.output)]
     session.add_all(rows)
     session.commit()
-    return rows, result.engine, insights.insights.language
+    return rows, result.engine, inputs.insights.insights.language
+
+
+def stream_reply_text(services: Services, session: Session, *, tenant_id: str, customer: Customer, message: str,
+                      channel: str) -> Iterator[str]:
+    """Reply drafts as the model writes them (the sidebar shows them while they arrive); replies are separated
+    by a line holding only `---`. Drafts are not recorded: the recorded suggestions come from `suggest`."""
+    from copilot.engine.llm import stream_suggestion_text
+
+    inputs = reply_inputs(services, session, tenant_id=tenant_id, customer=customer, message=message)
+    return stream_suggestion_text(engine_config(services), items=inputs.items, insights=inputs.insights.insights,
+                                  message=message, channel=channel, snippets=inputs.snippets,
+                                  customer_name=customer.name)
 
 
 def is_stale(session: Session, suggestion: Suggestion) -> bool:

@@ -1,12 +1,16 @@
 """Suggestions for the latest customer message, and the agent's feedback on each."""
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 
 from copilot.customers.service import get_customer
 from copilot.deps import AgentDep, ServicesDep, SessionDep
 from copilot.suggestions.schemas import FeedbackIn, FeedbackOut, SuggestionList, SuggestionPublic, SuggestionRequest
-from copilot.suggestions.service import record_feedback, suggest
+from copilot.suggestions.service import record_feedback, stream_reply_text, suggest
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
 
@@ -20,6 +24,22 @@ def create_suggestions(customer_id: str, body: SuggestionRequest, principal: Age
     return SuggestionList(engine=engine, language=language,
                           suggestions=[SuggestionPublic(id=r.id, text=r.text, sources=r.sources, engine=r.engine)
                                        for r in rows])
+
+
+@router.post("/customers/{customer_id}/suggestions/stream", response_class=StreamingResponse)
+def stream_suggestions(customer_id: str, body: SuggestionRequest, principal: AgentDep, session: SessionDep,
+                       services: ServicesDep) -> StreamingResponse:
+    """Server-sent events `{"text": chunk}` while the engine writes, then `event: done`."""
+    customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
+    chunks = stream_reply_text(services, session, tenant_id=principal.tenant_id, customer=customer,
+                               message=body.message, channel=body.channel)
+
+    def events() -> Iterator[str]:
+        for chunk in chunks:
+            yield f"data: {json.dumps({'text': chunk}, ensure_ascii=False)}\n\n"
+        yield "event: done\ndata: {}\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
 
 
 @router.post("/suggestions/{suggestion_id}/feedback", response_model=FeedbackOut)
