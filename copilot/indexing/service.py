@@ -20,7 +20,7 @@ from copilot.indexing.vectorstore import VectorStore
 from copilot.interactions.models import IndexOutbox, Interaction
 
 log = logging.getLogger(__name__)
-BATCH = 128
+BATCH = 512  # larger batches pad less: texts are sorted by length within a batch
 RETRY_DELAY_S = 2.0
 
 
@@ -125,7 +125,6 @@ class Indexer:
             for tenant, positions in by_tenant.items():
                 self.store.upsert(tenant=tenant,
                                   ids=[batch[p][1].id for p in positions],
-                                  documents=[document_of(batch[p][1]) for p in positions],
                                   metadatas=[metadata_of(batch[p][1]) for p in positions],
                                   embeddings=[vectors[p] for p in positions])
         except Exception as err:

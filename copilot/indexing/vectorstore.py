@@ -68,14 +68,19 @@ class VectorStore:
                 self._collections[name] = found
             return found
 
-    def upsert(self, *, tenant: str, ids: Sequence[str], documents: Sequence[str],
-               metadatas: Sequence[dict[str, Any]], embeddings: Sequence[Sequence[float]] | None = None,
+    def upsert(self, *, tenant: str, ids: Sequence[str], metadatas: Sequence[dict[str, Any]],
+               documents: Sequence[str] | None = None, embeddings: Sequence[Sequence[float]] | None = None,
                kind: str = "interactions") -> None:
+        """Documents are optional: SQL holds the text of interactions, and Chroma's full-text index of
+        documents costs as much CPU as the write itself."""
         if not ids:
             return
-        vectors = list(embeddings) if embeddings is not None else self.embedder.embed(list(documents))
-        self.collection(tenant, kind).upsert(ids=list(ids), documents=list(documents),
-                                             metadatas=list(metadatas), embeddings=vectors)
+        if embeddings is None:
+            if documents is None:
+                raise ValueError("upsert needs documents or embeddings")
+            embeddings = self.embedder.embed(list(documents))
+        self.collection(tenant, kind).upsert(ids=list(ids), metadatas=list(metadatas), embeddings=list(embeddings),
+                                             documents=list(documents) if documents is not None else None)
 
     def get_embeddings(self, *, tenant: str, ids: Sequence[str], kind: str = "interactions") -> dict[str, list[float]]:
         if not ids:

@@ -112,3 +112,20 @@ def test_resolve_never_crosses_tenants(api: Api) -> None:
     assert acme != globex
     assert [i["text"] for i in timeline(api, "acme", acme)["items"]] == ["acme secret"]
     assert [i["text"] for i in timeline(api, "globex", globex)["items"]] == ["globex secret"]
+
+
+def test_one_batch_mixing_new_customers_links_and_a_merge(api: Api) -> None:
+    api.ingest("acme", [make_record(customer={"email": "a@example.com"}, occurred_at="2026-11-01T10:00:00Z"),
+                        make_record(customer={"phone": "+14155550100"}, occurred_at="2026-11-01T11:00:00Z")])
+    result = api.ingest("acme", [
+        make_record(customer={"email": "b@example.com", "name": "Bo"}),  # new customer
+        make_record(customer={"email": "b@example.com", "handles": {"twitter": "@bo"}}),  # same one, in-batch link
+        make_record(customer={"email": "a@example.com", "phone": "+14155550100"}),  # merges two stored customers
+        make_record(customer={"email": "a@example.com"}),
+    ])
+    assert result["created"] == 4 and result["rejected"] == []
+    bo = api.resolve("acme", "twitter:bo")
+    assert bo["name"] == "Bo" and bo["customer_id"] == api.resolve("acme", "email:b@example.com")["customer_id"]
+    merged = api.resolve("acme", "phone:+14155550100")["customer_id"]
+    assert merged == api.resolve("acme", "email:a@example.com")["customer_id"]
+    assert len(timeline(api, "acme", merged)["items"]) == 4
