@@ -23,29 +23,59 @@ from copilot.services import Services
 from copilot.suggestions.models import Suggestion
 
 PAST_REPLIES = 2
-# Anything that could carry another customer's identity: digits, emails, handles, links.
-IDENTIFYING = re.compile(r"\d|@|https?://|www\.", re.IGNORECASE)
+CANDIDATE_REPLIES = 8  # read this many similar cases to learn which tokens are shared, keep PAST_REPLIES
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
 PRONOUN_I = {"I", "I'm", "I'll", "I've", "I'd", "OK"}
+WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
-def names_something(sentence: str) -> bool:
-    """A capitalised word past the first, or an all-caps token: a name, a merchant, a place, a product."""
-    words = re.findall(r"[^\W\d_][\w'’-]*", sentence)
-    return any(w not in PRONOUN_I and (w[0].isupper() or (len(w) > 1 and w.isupper())) for w in words[1:]) or (
-        bool(words) and len(words[0]) > 2 and words[0].isupper() and words[0] not in PRONOUN_I)
+MENTION = re.compile(r"(?<![\w@])@\w+")
+LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
-def anonymise_reply(text: str, *, names: Sequence[str]) -> str:
-    """A past agent reply with every sentence that could identify its customer removed: digits, emails,
-    handles, links, and any named thing (another customer's merchant or town is theirs, not ours)."""
-    kept = [s for s in SENTENCE.split(text) if s.strip() and not IDENTIFYING.search(s) and not names_something(s)]
+def canonical_link(url: str) -> str:
+    """One page, however it was linked: no scheme, `www.`, query, fragment, trailing slash or archive wrapper."""
+    url = re.sub(r"^(?:https?://)?web\.archive\.org/web/\d+[a-z_]*/", "", url.strip(".,;:!?)\"'"), flags=re.I)
+    url = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
+    return re.split(r"[?#]", url, maxsplit=1)[0].rstrip("/").lower()
+
+
+def risky_tokens(sentence: str) -> set[str]:
+    """Tokens that could identify a customer: with digits, emails, handles and links; capitalised words past
+    the first (names, merchants, places) and all-caps words."""
+    risky = {"link:" + canonical_link(url) for url in LINK.findall(sentence)}
+    for raw in LINK.sub(" ", sentence).split():
+        token = raw.strip(".,!?;:()[]\"'“”‘’")
+        if re.search(r"\d|@", token):
+            risky.add(token.lower())
+    for position, word in enumerate(WORD.findall(sentence)):
+        if word in PRONOUN_I:
+            continue
+        if (position > 0 and word[0].isupper()) or (word.isupper() and len(word) > (1 if position else 2)):
+            risky.add(word.lower())
+    return risky
+
+
+def shared_tokens(replies_by_customer: dict[str, list[str]]) -> set[str]:
+    """Risky-looking tokens that agents wrote to at least two different customers (a help-center link, the
+    brand's name, a team's signature): they belong to the company, not to one customer."""
+    seen: dict[str, set[str]] = {}
+    for customer_id, texts in replies_by_customer.items():
+        for text in texts:
+            for token in risky_tokens(text):
+                seen.setdefault(token, set()).add(customer_id)
+    return {token for token, customers in seen.items() if len(customers) >= 2}
+
+
+def anonymise_reply(text: str, *, names: Sequence[str], shared: set[str] | frozenset[str] = frozenset()) -> str:
+    """A past agent reply without any sentence that could identify its customer: a sentence goes when it holds
+    a risky token (see `risky_tokens`) that is not shared with other customers' replies."""
+    text = MENTION.sub("", text)  # @mentions address someone; the reply reads the same without them
+    kept = [s.strip() for s in SENTENCE.split(text) if s.strip() and risky_tokens(s) <= shared]
     result = " ".join(kept)
     for name in names:
         for part in name.split():
-            if len(part) >= 3:
+            if len(part) >= 3 and part.lower() not in shared:
                 result = re.sub(rf"\b{re.escape(part)}\b", "there", result, flags=re.IGNORECASE)
     return result.strip()
 
@@ -56,9 +86,8 @@ def past_replies(services: Services, session: Session, *, tenant_id: str, custom
     # Unfiltered nearest neighbours, filtered here: a metadata filter makes Chroma's search far slower.
     hits = [h for h in services.indexer.store.query(tenant=tenant_id, embedding=embedding, n_results=24)
             if h.metadata.get("author_role") == "customer"]
-    ids = [h.id for h in hits]
-    rows = {r.id: r for r in session.scalars(select(Interaction).where(Interaction.id.in_(ids)))}
-    snippets: list[Snippet] = []
+    rows = {r.id: r for r in session.scalars(select(Interaction).where(Interaction.id.in_([h.id for h in hits])))}
+    candidates: list[tuple[float, Interaction, Interaction]] = []
     for hit in hits:
         asked = rows.get(hit.id)
         if asked is None or asked.customer_id == customer_id or asked.tenant_id != tenant_id:
@@ -69,14 +98,21 @@ def past_replies(services: Services, session: Session, *, tenant_id: str, custom
             Interaction.occurred_at > asked.occurred_at,
             *([Interaction.thread_id == asked.thread_id] if asked.thread_id else []),
         ).order_by(Interaction.occurred_at).limit(1))
-        if reply is None:
-            continue
+        if reply is not None and all(reply.id != c[2].id for c in candidates):
+            candidates.append((1.0 - float(hit.distance), asked, reply))
+        if len(candidates) >= CANDIDATE_REPLIES:
+            break
+    by_customer: dict[str, list[str]] = {}
+    for _, asked, reply in candidates:
+        by_customer.setdefault(asked.customer_id, []).append(reply.text)
+    shared = shared_tokens(by_customer)
+    snippets: list[Snippet] = []
+    for score, asked, reply in candidates:
         owner = session.get(Customer, asked.customer_id)
         names = [n for n in (owner.name if owner else None, asked.author_name) if n]
-        text = anonymise_reply(reply.text, names=names)
+        text = anonymise_reply(reply.text, names=names, shared=shared)
         if text:
-            snippets.append(Snippet(source_type="past_reply", source_id=f"reply:{reply.id}", text=text,
-                                    score=1.0 - float(hit.distance)))
+            snippets.append(Snippet(source_type="past_reply", source_id=f"reply:{reply.id}", text=text, score=score))
         if len(snippets) >= PAST_REPLIES:
             break
     return snippets

@@ -23,3 +23,15 @@ def test_named_things_are_dropped_and_plain_statements_kept() -> None:
     text = anonymise_reply(reply, names=[])
     assert "QUIKLUBE" not in text and "Springfield" not in text
     assert text == "I've asked our disputes team to review it. Disputes usually take a few business days."
+
+
+def test_what_agents_wrote_to_several_customers_is_the_companys_and_stays() -> None:
+    from copilot.suggestions.service import shared_tokens
+
+    replies = {"c1": ["@dana_w Our Acme help page explains it: https://help.acme.example/refunds. "
+                      "Charge from QUIKLUBE noted."],
+               "c2": ["See https://www.help.acme.example/refunds/?utm=tw for the steps. Acme can help."]}
+    shared = shared_tokens(replies)
+    assert "link:help.acme.example/refunds" in shared and "acme" in shared and "quiklube" not in shared
+    text = anonymise_reply(replies["c1"][0], names=[], shared=shared)
+    assert text == "Our Acme help page explains it: https://help.acme.example/refunds."

@@ -229,7 +229,7 @@ def extract_identifiers(item: HistoryItem, text: str) -> list[RawFact]:
             add("limit", m.group(), m.start(), m.end(), 0.45)
     for m in CAPS_CODE.finditer(text):
         value = m.group()
-        if _spans_overlap(m.span(), taken) or value in COMMON_CAPS or len(value) < 3:
+        if _spans_overlap(m.span(), taken) or value in COMMON_CAPS or len(value) < 3 or NOT_IDS.match(value):
             continue
         add(_kind_before(text, m.start(), "code"), value, m.start(), m.end(), 0.5)
     for m in ADDRESS.finditer(text):

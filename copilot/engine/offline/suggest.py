@@ -41,6 +41,7 @@ T: dict[str, dict[str, str]] = {
         "known": "I have your full history in front of me, including {ids}, so there's no need to repeat anything.",
         "known_short": "I have your history here ({ids}), no need to repeat anything.",
         "known_noid": "I have your full history in front of me, so there's no need to repeat anything.",
+        "first": "Thanks for reaching out, and sorry about the trouble.",
         "tried": "I can see you've already {tried}, so we won't go over those steps again.",
         "promise_overdue": "I'm sorry: on {date} we said \u201c{promise}\u201d and that is now overdue ({due}).",
         "promise_open": "On {date} we noted: \u201c{promise}\u201d",
@@ -56,6 +57,7 @@ T: dict[str, dict[str, str]] = {
         "known": "Tengo todo su historial a la vista, incluido {ids}, así que no hace falta repetir nada.",
         "known_short": "Tengo su historial aquí ({ids}), no hace falta repetir nada.",
         "known_noid": "Tengo todo su historial a la vista, así que no hace falta repetir nada.",
+        "first": "Gracias por escribirnos y disculpe las molestias.",
         "tried": "Veo que ya {tried}, así que no repetiremos esos pasos.",
         "promise_overdue": "Lo siento: el {date} le dijimos \u201c{promise}\u201d y ese plazo ya venció ({due}).",
         "promise_open": "El {date} anotamos: \u201c{promise}\u201d",
@@ -71,6 +73,7 @@ T: dict[str, dict[str, str]] = {
         "known": "J'ai tout votre historique sous les yeux, y compris {ids}, inutile de répéter quoi que ce soit.",
         "known_short": "J'ai votre historique ({ids}), inutile de répéter.",
         "known_noid": "J'ai tout votre historique sous les yeux, inutile de répéter quoi que ce soit.",
+        "first": "Merci de nous avoir contactés, et désolé pour ce désagrément.",
         "tried": "Je vois que vous avez déjà {tried}, nous ne referons pas ces étapes.",
         "promise_overdue": "Je suis désolé : le {date} nous avions indiqué \u201c{promise}\u201d et le délai est "
                            "dépassé ({due}).",
@@ -88,6 +91,7 @@ T: dict[str, dict[str, str]] = {
         "known": "Ich habe Ihren gesamten Verlauf vor mir, einschließlich {ids}, Sie müssen nichts wiederholen.",
         "known_short": "Ihr Verlauf liegt mir vor ({ids}), Sie müssen nichts wiederholen.",
         "known_noid": "Ich habe Ihren gesamten Verlauf vor mir, Sie müssen nichts wiederholen.",
+        "first": "Danke für Ihre Nachricht, und entschuldigen Sie die Unannehmlichkeiten.",
         "tried": "Ich sehe, dass Sie bereits {tried}, diese Schritte wiederholen wir nicht.",
         "promise_overdue": "Es tut mir leid: Am {date} hatten wir \u201c{promise}\u201d zugesagt, und das ist "
                            "überfällig ({due}).",
@@ -104,6 +108,7 @@ T: dict[str, dict[str, str]] = {
         "known": "Tenho todo o seu histórico aqui, incluindo {ids}, então não é preciso repetir nada.",
         "known_short": "Tenho seu histórico aqui ({ids}), não precisa repetir nada.",
         "known_noid": "Tenho todo o seu histórico aqui, então não é preciso repetir nada.",
+        "first": "Obrigado pelo contato, e desculpe o transtorno.",
         "tried": "Vejo que você já {tried}, então não vamos repetir esses passos.",
         "promise_overdue": "Desculpe: em {date} dissemos \u201c{promise}\u201d e o prazo já passou ({due}).",
         "promise_open": "Em {date} registramos: \u201c{promise}\u201d",
@@ -119,6 +124,7 @@ T: dict[str, dict[str, str]] = {
         "known": "Ho davanti tutta la sua cronologia, incluso {ids}, non serve ripetere nulla.",
         "known_short": "Ho la sua cronologia ({ids}), non serve ripetere nulla.",
         "known_noid": "Ho davanti tutta la sua cronologia, non serve ripetere nulla.",
+        "first": "Grazie per averci scritto, e ci scusiamo per il disagio.",
         "tried": "Vedo che ha già {tried}, quindi non ripeteremo questi passaggi.",
         "promise_overdue": "Mi dispiace: il {date} avevamo detto \u201c{promise}\u201d ed è in ritardo ({due}).",
         "promise_open": "Il {date} abbiamo annotato: \u201c{promise}\u201d",
@@ -134,6 +140,7 @@ T: dict[str, dict[str, str]] = {
         "known": "Ik heb uw volledige geschiedenis voor me, inclusief {ids}, u hoeft niets te herhalen.",
         "known_short": "Ik heb uw geschiedenis ({ids}), u hoeft niets te herhalen.",
         "known_noid": "Ik heb uw volledige geschiedenis voor me, u hoeft niets te herhalen.",
+        "first": "Bedankt voor uw bericht, en excuses voor het ongemak.",
         "tried": "Ik zie dat u al {tried}, die stappen doen we niet opnieuw.",
         "promise_overdue": "Excuses: op {date} zeiden we \u201c{promise}\u201d en dat is nu te laat ({due}).",
         "promise_open": "Op {date} noteerden we: \u201c{promise}\u201d",
@@ -149,6 +156,7 @@ T: dict[str, dict[str, str]] = {
         "known": "Jeg har hele din historik foran mig, herunder {ids}, så du behøver ikke gentage noget.",
         "known_short": "Jeg har din historik ({ids}), du behøver ikke gentage noget.",
         "known_noid": "Jeg har hele din historik foran mig, så du behøver ikke gentage noget.",
+        "first": "Tak fordi du skrev, og undskyld besværet.",
         "tried": "Jeg kan se, at du allerede har {tried}, så de trin gentager vi ikke.",
         "promise_overdue": "Det beklager jeg: den {date} skrev vi \u201c{promise}\u201d, og fristen er overskredet "
                            "({due}).",
@@ -267,11 +275,15 @@ def _pick_snippet(snippets: Sequence[Snippet], context: str, known_text: str) ->
     return (best[1], best[2]) if best else None
 
 
-def _pick_past_reply(snippets: Sequence[Snippet], context: str, lang: str) -> tuple[Snippet, str] | None:
+PAST_REPLY_MIN_SIMILARITY = 0.4
+
+
+def _pick_past_reply(snippets: Sequence[Snippet], context: str, lang: str, *, may_ask: bool
+                     ) -> tuple[Snippet, str] | None:
     """The most fitting anonymised reply an agent gave another customer on a similar issue.
 
-    Only statements are kept: no sentence that asks (it may ask for what is known) and none that commits
-    to money (promised to someone else, not to this customer).
+    No sentence that commits to money (promised to someone else, not to this customer), and no question
+    unless nothing is known yet (`may_ask`: a first contact), since a question may ask for what is known.
     """
     words = _content_words(context)
     best: tuple[float, Snippet, str] | None = None
@@ -279,10 +291,13 @@ def _pick_past_reply(snippets: Sequence[Snippet], context: str, lang: str) -> tu
         if snip.source_type != "past_reply" or (detect_language(snip.text) or "en") != lang:
             continue
         text = " ".join(s for s in split_sentences(snip.text)
-                        if not ASKING.search(s) and not COMMITMENT.search(s) and "?" not in s)
+                        if not COMMITMENT.search(s) and (may_ask or (not ASKING.search(s) and "?" not in s)))
         overlap = len(words & _content_words(text))
         score = overlap + 2 * snip.score
-        if len(text) >= 20 and overlap >= 1 and (best is None or score > best[0]):
+        # Close in meaning (the index's cosine similarity), or a little less close but sharing a word.
+        similar = snip.score >= PAST_REPLY_MIN_SIMILARITY + 0.1 or (
+            overlap >= 1 and snip.score >= PAST_REPLY_MIN_SIMILARITY)
+        if len(text) >= 20 and similar and (best is None or score > best[0]):
             best = (score, snip, text)
     return (best[1], best[2]) if best else None
 
@@ -303,10 +318,13 @@ def suggest(*, items: Sequence[HistoryItem], insights: CardInsights, message: st
 
     body: list[str] = []
     sources: list[str] = list(dict.fromkeys(id_sources))
+    # A first contact has no history to acknowledge: saying "I have your history" would ring false.
+    first_contact = not ids and promise is None and not tried and len(
+        {i.thread_id or i.interaction_id for i in items}) <= 1
     if ids:
         body.append((t["known_short"] if short else t["known"]).format(ids=_join(ids, lang)))
     else:
-        body.append(t["known_noid"])
+        body.append(t["first"] if first_contact else t["known_noid"])
     if promise is not None:
         if short and promise.overdue and promise.due:
             body.append(t["promise_short_overdue"].format(due=promise.due))
@@ -335,17 +353,19 @@ def suggest(*, items: Sequence[HistoryItem], insights: CardInsights, message: st
         replies.append(SuggestedReply(text=_format(kb_body, t, name, channel),
                                       sources=list(dict.fromkeys(id_sources[:1] + [snip.source_id]))))
 
-    past = _pick_past_reply(snippets, context, lang)
+    past = _pick_past_reply(snippets, context, lang, may_ask=first_contact)
     if past is not None:
         snip, text = past
-        replies.append(SuggestedReply(text=_format([text], t, name, channel),
-                                      sources=list(dict.fromkeys(id_sources[:1] + [snip.source_id]))))
-
-    holding = t["holding"].format(comma_name=f", {name}" if name else "",
-                                  ids_paren=f" ({_join(ids[:2], lang)})" if ids else "")
-    replies.append(SuggestedReply(text=_format([holding], t, name, channel),
-                                  sources=list(dict.fromkeys(id_sources[:2])) or
-                                  ([items[-1].interaction_id] if items else [])))
+        similar = SuggestedReply(text=_format([text], t, name, channel, may_ask=first_contact),
+                                 sources=list(dict.fromkeys(id_sources[:1] + [snip.source_id])))
+        # On a first contact, what an agent answered a similar first message is the most useful draft.
+        replies.insert(0, similar) if first_contact else replies.append(similar)
+    if not first_contact:  # the main reply already is the holding reply of a first contact
+        holding = t["holding"].format(comma_name=f", {name}" if name else "",
+                                      ids_paren=f" ({_join(ids[:2], lang)})" if ids else "")
+        replies.append(SuggestedReply(text=_format([holding], t, name, channel),
+                                      sources=list(dict.fromkeys(id_sources[:2])) or
+                                      ([items[-1].interaction_id] if items else [])))
     fallback = [items[-1].interaction_id] if items else []
     for r in replies:
         if not r.sources:
@@ -354,8 +374,9 @@ def suggest(*, items: Sequence[HistoryItem], insights: CardInsights, message: st
     return replies[:2] + replies[-1:] if len(replies) > 3 else replies
 
 
-def _format(body: list[str], t: dict[str, str], name: str | None, channel: str) -> str:
-    text = _safe_sentences(" ".join(b for b in body if b))
+def _format(body: list[str], t: dict[str, str], name: str | None, channel: str, *, may_ask: bool = False) -> str:
+    text = " ".join(b for b in body if b)
+    text = text if may_ask else _safe_sentences(text)
     if channel == "email":
         greeting = t["hi"].format(name=name) if name else t["hi_anon"]
         return f"{greeting}\n\n{text}\n\n{t['sign']}"

@@ -155,4 +155,5 @@ def searchable_text(item: HistoryItem) -> str:
         text = "\n".join(normalise_spelled(line) for line in text.split("\n"))
     if item.subject:
         text = item.subject + "\n" + text
-    return URL.sub("", text)
+    # A @handle names an account, not an identifier the customer gave ("@465574" is a handle, not a number).
+    return MENTION.sub(" ", URL.sub("", text))
