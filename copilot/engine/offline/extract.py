@@ -70,7 +70,10 @@ ORG = re.compile(r"\b(?:[A-Z][A-Za-z&'-]+\s+){1,3}(?:Inc|LLC|Ltd|Bank|Loans|Mort
 CAPS_NAME = re.compile(r"\b[A-Z]{3,}(?:\s+[A-Z]{2,}){1,3}\b")
 DEVICE = re.compile(r"\b(?:iPhone|iPad|MacBook|Apple Watch|AirPods|Galaxy|Pixel|Surface|ThinkPad|Kindle|Echo|"
                     r"PlayStation|Xbox|Switch|Roku|Chromecast|Arris|SURFboard|Surfboard|Netgear|Nighthawk|Orbi|eero|"
-                    r"Linksys|TP-Link|Motorola|Inogen|ResMed|Fitbit|Garmin|Nest|Ring|Sonos|Dyson|Tesla)"
+                    r"Linksys|TP-Link|Motorola|Inogen|ResMed|Fitbit|Garmin|Nest|Ring|Sonos|Dyson|Tesla|"
+                    # vehicles: a rental, a claim or a repair is about a car as much as a phone
+                    r"Toyota|Honda|Ford|Chevrolet|Chevy|Nissan|Hyundai|Kia|Subaru|Mazda|Volkswagen|BMW|Audi|"
+                    r"Mercedes(?:-Benz)?|Jeep|Dodge|Volvo|Lexus|Acura|Peugeot|Renault|Skoda|Fiat)"
                     r"(?:\s+(?:[A-Z][\w-]*|\d[\w-]*|One|Pro|Max|Plus|Mini|Ultra|Air|Lite)){0,3}")
 NOT_IDS = re.compile(r"^(?:\d+(?:am|pm|st|nd|rd|th|k|x|s|gb|mb|kb|tb|mbps|gbps|ghz|mhz|min|mins|hrs?|ms|sec|"
                      r"dbmv|db|lbs?|kg|mg|ft|in|mm|cm|km|mi|mph|kwh|kw|w|v|p|hz|yo|yr|yrs|mo|h|d|m)|"
@@ -285,9 +288,16 @@ TRIED = re.compile(
     r"power[- ]?cycled|factory[- ]reset|turned|switched|paid|returned|dropped off|mailed|shipped|filed|spoke|talked|"
     r"went|looked|did|done|followed|changed|rotated|regenerated|removed|deleted|attached|faxed|took)\b"
     r"|\bdid a (?:factory )?reset\b|\b(?:tried|already did that|already done)\b"
-    r"|\b(?:ya (?:pagué|intenté|reinicié|llamé|envié|mandé)|j'ai (?:déjà )?(?:essayé|redémarré|appelé|envoyé|payé)|"
-    r"ich habe (?:schon |bereits )?(?:versucht|neu gestartet|angerufen|geschickt|bezahlt)|jeg har (?:allerede )?"
-    r"(?:prøvet|genstartet|ringet|sendt|betalt|vedhæftet)|já (?:tentei|reiniciei|liguei|enviei|paguei))",
+    r"|\b(?:ya (?:he |hemos )?(?:pagué|intenté|reinicié|llamé|envié|mandé|probé|cambié|revisé|devolví|desconecté|"
+    r"reiniciado|probado|cambiado|enviado|llamado|pagado|devuelto)|"
+    r"j'ai (?:déjà |aussi |même |bien )*(?:essayé|redémarré|réinitialisé|rebranché|débranché|branché|changé|remplacé|"
+    r"appelé|envoyé|payé|vérifié|testé|renvoyé|retourné)|déjà (?:fait|essayé)|"
+    r"ich habe\b[^.!?\n]{0,60}?\b(?:versucht|neu gestartet|angerufen|geschickt|bezahlt|zurückgesetzt|getauscht|"
+    r"ausgetauscht|überprüft|zurückgeschickt)|jeg har (?:allerede |også )?"
+    r"(?:prøvet|genstartet|ringet|sendt|betalt|vedhæftet|skiftet|nulstillet)|já (?:tentei|reiniciei|liguei|enviei|"
+    r"paguei|troquei|verifiquei|devolvi)|ho (?:già |anche )?(?:provato|riavviato|chiamato|inviato|pagato|cambiato|"
+    r"resettato|controllato)|ik heb\b[^.!?\n]{0,60}?\b(?:geprobeerd|herstart|opnieuw opgestart|gebeld|verstuurd|"
+    r"betaald|vervangen|gereset))",
     re.IGNORECASE)
 # What an agent promised (future, or a dated commitment).
 PROMISE = re.compile(

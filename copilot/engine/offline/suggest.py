@@ -173,8 +173,10 @@ T["sv"] = T["da"]  # close enough to be understood; better than English for a Sw
 TRIED_VERB = re.compile(r"\b(tried|restarted|rebooted|reset|factory[- ]reset|re-?installed|uninstalled|updated|"
                         r"cleared|swapped|replaced|unplugged|checked|called|contacted|uploaded|re-?uploaded|sent|"
                         r"submitted|disconnected|reconnected|re-?linked|power[- ]?cycled|paid|returned|"
-                        r"rotated|regenerated|attached|faxed|pagué|intenté|reinicié|llamé|envié|essayé|redémarré|"
-                        r"versucht|prøvet|genstartet|tentei|reiniciei|vedhæftet)\b", re.IGNORECASE)
+                        r"rotated|regenerated|attached|faxed|pagué|intenté|reinicié|llamé|envié|probé|cambié|"
+                        r"reiniciado|probado|cambiado|essayé|redémarré|réinitialisé|rebranché|débranché|changé|"
+                        r"versucht|neu gestartet|zurückgesetzt|getauscht|prøvet|genstartet|tentei|reiniciei|troquei|"
+                        r"provato|riavviato|geprobeerd|herstart|vedhæftet)\b", re.IGNORECASE)
 STOP_PHRASE = re.compile(r"[,.;:!?()]|\b(and|but|so|because|then|which|y|et|und|og|e|mais|pero|aber|men)\b",
                          re.IGNORECASE)
 

@@ -165,3 +165,22 @@ def test_language(text: str, lang: str) -> None:
 def test_sentiment() -> None:
     assert detect_sentiment("seriously?? nobody called, still nothing, this is a joke") == "negative"
     assert detect_sentiment("Great, thanks so much, it works now!") == "positive"
+
+
+@pytest.mark.parametrize("text", [
+    "J'ai déjà redémarré le modem et changé le câble, rien à faire.",
+    "Ya reinicié el router dos veces y sigue igual.",
+    "Ich habe den Router schon neu gestartet, es hilft nicht.",
+    "Ho già riavviato il telefono.",
+])
+def test_steps_already_tried_in_other_languages_are_facts(text: str) -> None:
+    card = analyse([item(text)], now=datetime(2026, 11, 30, tzinfo=UTC))
+    assert any(f.kind == "tried" for f in card.facts), card.facts
+
+
+def test_handles_and_common_codes_are_not_identifiers_but_vehicles_are_devices() -> None:
+    card = analyse([item("@465574 since COVID-19 my rental Kia Sorento was never picked up", channel="social")],
+                   now=datetime(2026, 11, 30, tzinfo=UTC))
+    values = {f.value for f in card.facts}
+    assert "465574" not in values and "COVID-19" not in values
+    assert any("Kia Sorento" in v for v in values)

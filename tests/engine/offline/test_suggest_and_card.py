@@ -210,3 +210,10 @@ def test_a_similar_past_reply_is_offered_without_its_questions_or_money_promises
     assert len(used) == 1 and len(replies) <= 3
     assert "technician will check the line" in used[0].text
     assert "?" not in used[0].text and "credit" not in used[0].text
+
+
+def test_a_first_contact_is_not_told_we_have_their_history() -> None:
+    first = [item(1, "my parcel never came", channel="social", direction="inbound", role="customer", days=0)]
+    replies = _replies("my parcel never came", "social", items=first, name=None)
+    assert replies and not any("history" in r.text.lower() for r in replies)
+    assert all("history" in r.text.lower() for r in _replies("Still nothing?", "social")[:1])  # known customer
