@@ -24,7 +24,7 @@ from copilot.integrations import base
 from copilot.integrations.crypto import decrypt_json, encrypt_json, fernet_for
 from copilot.integrations.models import ConnectorConfig, ConnectorStats, WebhookDelivery
 from copilot.integrations.registry import load_connectors
-from copilot.interactions.service import IngestResult, ingest
+from copilot.interactions.service import IngestResult, ingest, validate_record
 
 log = logging.getLogger(__name__)
 MASK = "********"
@@ -161,6 +161,15 @@ class ConnectorHub:
         except base.PayloadError as err:
             self.bump(tenant_id=tenant_id, name=name, rejected=1, error=str(err))
             raise BadRequest(str(err)) from None
+        # Every record is checked now so the sender hears which one is wrong and why; the valid ones go in.
+        rejected = []
+        for index, record in enumerate(records):
+            problem = validate_record(record, region=self.settings.default_region)
+            if isinstance(problem, str):
+                rejected.append({"index": index, "error": problem})
+        if records and len(rejected) == len(records):
+            self.bump(tenant_id=tenant_id, name=name, rejected=len(rejected), error=rejected[0]["error"])
+            raise BadRequest("; ".join(f"record {r['index']}: {r['error']}" for r in rejected[:10]))
         key = connector.delivery_id(request) or "sha256:" + hashlib.sha256(request.body).hexdigest()
         session.add(WebhookDelivery(tenant_id=tenant_id, connector=name, delivery_key=key[:200],
                                     method=request.method, url=request.url, headers=dict(request.headers),
@@ -169,10 +178,10 @@ class ConnectorHub:
             session.commit()
         except IntegrityError:
             session.rollback()
-            return {"status": "duplicate", "records": len(records)}
+            return {"status": "duplicate", "records": len(records) - len(rejected), "rejected": rejected}
         self.bump(tenant_id=tenant_id, name=name, received=1)
         self._wake.set()
-        return {"status": "accepted", "records": len(records)}
+        return {"status": "accepted", "records": len(records) - len(rejected), "rejected": rejected}
 
     def process_pending(self, limit: int = 50) -> int:
         """Parse and ingest stored deliveries (also those a crash left behind)."""
