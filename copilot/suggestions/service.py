@@ -30,6 +30,7 @@ WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
 MENTION = re.compile(r"(?<![\w@])@\w+")
+SIGN_OFF = re.compile(r"\s*(?:[\^*/~]|-\s)\s?[A-Z][A-Za-z]{0,2}\.?\s*$")
 LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
@@ -71,6 +72,7 @@ def anonymise_reply(text: str, *, names: Sequence[str], shared: set[str] | froze
     """A past agent reply without any sentence that could identify its customer: a sentence goes when it holds
     a risky token (see `risky_tokens`) that is not shared with other customers' replies."""
     text = MENTION.sub("", text)  # @mentions address someone; the reply reads the same without them
+    text = SIGN_OFF.sub("", text)  # another agent's initials ("^HD", "*SR", "/RK") are not ours to sign with
     kept = [s.strip() for s in SENTENCE.split(text) if s.strip() and risky_tokens(s) <= shared]
     result = " ".join(kept)
     for name in names:
@@ -95,7 +97,7 @@ def past_replies(services: Services, session: Session, *, tenant_id: str, custom
         reply = session.scalar(select(Interaction).where(
             Interaction.tenant_id == tenant_id, Interaction.customer_id == asked.customer_id,
             Interaction.author_role == "agent", Interaction.direction == "outbound",
-            Interaction.occurred_at > asked.occurred_at,
+            Interaction.occurred_at >= asked.occurred_at,  # replies logged with the same second count
             *([Interaction.thread_id == asked.thread_id] if asked.thread_id else []),
         ).order_by(Interaction.occurred_at).limit(1))
         if reply is not None and all(reply.id != c[2].id for c in candidates):

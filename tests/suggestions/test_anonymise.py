@@ -35,3 +35,8 @@ def test_what_agents_wrote_to_several_customers_is_the_companys_and_stays() -> N
     assert "link:help.acme.example/refunds" in shared and "acme" in shared and "quiklube" not in shared
     text = anonymise_reply(replies["c1"][0], names=[], shared=shared)
     assert text == "Our Acme help page explains it: https://help.acme.example/refunds."
+
+
+def test_another_agents_sign_off_is_removed() -> None:
+    assert anonymise_reply("Please submit a ticket here. *SR", names=[]) == "Please submit a ticket here."
+    assert anonymise_reply("We will check. /RK", names=[]) == "We will check."
