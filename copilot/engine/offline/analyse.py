@@ -97,6 +97,8 @@ def merge_facts(raws: list[RawFact]) -> list[MergedFact]:
     order: list[str] = []
     for r in raws:
         key = r.key if r.kind != "amount" else "amt:" + r.key
+        if r.kind == "last4":  # "your card ending 4421", "la tarjeta terminada en 4421": one card
+            key = "last4:" + "".join(re.findall(r"\d", r.value))[-4:]
         if not key:
             continue
         agent = r.item.direction != "inbound" or r.item.author_role != "customer"

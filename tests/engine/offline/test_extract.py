@@ -184,3 +184,9 @@ def test_handles_and_common_codes_are_not_identifiers_but_vehicles_are_devices()
     values = {f.value for f in card.facts}
     assert "465574" not in values and "COVID-19" not in values
     assert any("Kia Sorento" in v for v in values)
+
+
+def test_one_card_mentioned_twice_is_one_fact() -> None:
+    card = analyse([item("Cobraron dos veces su tarjeta terminada en 4421. Reembolso a la tarjeta terminada en 4421.")],
+                   now=datetime(2026, 11, 30, tzinfo=UTC))
+    assert len([f for f in card.facts if f.kind == "last4"]) == 1
