@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from copilot.context.service import Insights, customer_insights, engine_config, 
 from copilot.customers.models import Customer
 from copilot.customers.service import new_id
 from copilot.database.core import utcnow
-from copilot.engine.schemas import HistoryItem, Snippet
+from copilot.engine.schemas import HistoryItem, Snippet, SuggestedReply
 from copilot.engine.selector import build_suggestions
 from copilot.exceptions import NotFound
 from copilot.interactions.models import Interaction
@@ -156,38 +157,75 @@ def reply_inputs(services: Services, session: Session, *, tenant_id: str, custom
     return ReplyInputs(items=items, insights=insights, snippets=snippets)
 
 
+def record_suggestions(session: Session, *, tenant_id: str, customer: Customer, items: Sequence[HistoryItem],
+                       message: str, channel: str, engine: str, prompt_version: str | None,
+                       replies: Sequence[SuggestedReply], requested_by: str) -> list[Suggestion]:
+    """Every suggestion shown is kept, with the customer message it answers (to tell when it went stale)."""
+    answers = newest_inbound(items)
+    now = utcnow()
+    rows = [Suggestion(id=new_id(), tenant_id=tenant_id, customer_id=customer.id,
+                       answers_interaction_id=answers.interaction_id if answers else None,
+                       answers_occurred_at=answers.occurred_at if answers else None,
+                       message=message, channel=channel, engine=engine, prompt_version=prompt_version,
+                       rank=rank, text=reply.text, sources=list(reply.sources), requested_by=requested_by,
+                       created_at=now)
+            for rank, reply in enumerate(replies)]
+    session.add_all(rows)
+    session.commit()
+    return rows
+
+
 def suggest(services: Services, session: Session, *, principal: Principal, customer: Customer, message: str,
             channel: str) -> tuple[list[Suggestion], str, str | None]:
     tenant_id = principal.tenant_id
     assert tenant_id is not None
-    now = utcnow()
     inputs = reply_inputs(services, session, tenant_id=tenant_id, customer=customer, message=message)
     result = build_suggestions(config=engine_config(services), items=inputs.items, insights=inputs.insights.insights,
                                message=message, channel=channel, snippets=inputs.snippets,
                                customer_name=customer.name)
-    answers = newest_inbound(inputs.items)
-    rows = [Suggestion(id=new_id(), tenant_id=tenant_id, customer_id=customer.id,
-                       answers_interaction_id=answers.interaction_id if answers else None,
-                       answers_occurred_at=answers.occurred_at if answers else None,
-                       message=message, channel=channel, engine=result.engine, prompt_version=result.prompt_version,
-                       rank=rank, text=reply.text, sources=list(reply.sources), requested_by=principal.name,
-                       created_at=now)
-            for rank, reply in enumerate(result.output)]
-    session.add_all(rows)
-    session.commit()
+    rows = record_suggestions(session, tenant_id=tenant_id, customer=customer, items=inputs.items, message=message,
+                              channel=channel, engine=result.engine, prompt_version=result.prompt_version,
+                              replies=result.output, requested_by=principal.name)
     return rows, result.engine, inputs.insights.insights.language
 
 
-def stream_reply_text(services: Services, session: Session, *, tenant_id: str, customer: Customer, message: str,
-                      channel: str) -> Iterator[str]:
-    """Reply drafts as the model writes them (the sidebar shows them while they arrive); replies are separated
-    by a line holding only `---`. Drafts are not recorded: the recorded suggestions come from `suggest`."""
-    from copilot.engine.llm import stream_suggestion_text
+def stream_suggestions(services: Services, session: Session, *, principal: Principal, customer: Customer,
+                       message: str, channel: str) -> Iterator[tuple[str, Any]]:
+    """("text", chunk) while the engine writes (the sidebar shows drafts as they arrive), then
+    ("suggestions", rows) once the replies are recorded, as `suggest` records them."""
+    assert principal.tenant_id is not None
+    # Read now, with the request's session: the stream itself runs after the route has returned.
+    inputs = reply_inputs(services, session, tenant_id=principal.tenant_id, customer=customer, message=message)
+    return _stream_and_record(services, inputs=inputs, tenant_id=principal.tenant_id, requested_by=principal.name,
+                              customer_id=customer.id, customer_name=customer.name, message=message, channel=channel)
 
-    inputs = reply_inputs(services, session, tenant_id=tenant_id, customer=customer, message=message)
-    return stream_suggestion_text(engine_config(services), items=inputs.items, insights=inputs.insights.insights,
-                                  message=message, channel=channel, snippets=inputs.snippets,
-                                  customer_name=customer.name)
+
+def _stream_and_record(services: Services, *, inputs: ReplyInputs, tenant_id: str, requested_by: str,
+                       customer_id: str, customer_name: str | None, message: str,
+                       channel: str) -> Iterator[tuple[str, Any]]:
+    from copilot.engine.llm import REPLY_SEPARATOR, stream_suggestion_text
+    from copilot.engine.prompts import PromptRenderer
+
+    config = engine_config(services)
+    written: list[str] = []
+    for chunk in stream_suggestion_text(config, items=inputs.items, insights=inputs.insights.insights,
+                                        message=message, channel=channel, snippets=inputs.snippets,
+                                        customer_name=customer_name):
+        written.append(chunk)
+        yield "text", chunk
+    texts = [t.strip() for t in re.split(rf"\n\s*{re.escape(REPLY_SEPARATOR)}\s*\n", "".join(written)) if t.strip()]
+    latest = newest_inbound(inputs.items)
+    replies = [SuggestedReply(text=t, sources=[latest.interaction_id] if latest else []) for t in texts[:3]]
+    # The stream says nothing of a fallback: the engine configured is what is recorded.
+    engine = f"llm:{config.model}" if config.engine == "llm" else "offline"
+    with services.db.session() as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None
+        rows = record_suggestions(session, tenant_id=tenant_id, customer=customer, items=inputs.items,
+                                  message=message, channel=channel, engine=engine,
+                                  prompt_version=PromptRenderer().version if config.engine == "llm" else None,
+                                  replies=replies, requested_by=requested_by)
+        yield "suggestions", rows
 
 
 def is_stale(session: Session, suggestion: Suggestion) -> bool:

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from copilot.customers.service import get_customer
 from copilot.deps import AgentDep, ServicesDep, SessionDep
 from copilot.suggestions.schemas import FeedbackIn, FeedbackOut, SuggestionList, SuggestionPublic, SuggestionRequest
-from copilot.suggestions.service import record_feedback, stream_reply_text, suggest
+from copilot.suggestions.service import record_feedback, stream_suggestions, suggest
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
 
@@ -27,19 +27,25 @@ def create_suggestions(customer_id: str, body: SuggestionRequest, principal: Age
 
 
 @router.post("/customers/{customer_id}/suggestions/stream", response_class=StreamingResponse)
-def stream_suggestions(customer_id: str, body: SuggestionRequest, principal: AgentDep, session: SessionDep,
-                       services: ServicesDep) -> StreamingResponse:
-    """Server-sent events `{"text": chunk}` while the engine writes, then `event: done`."""
+def stream_suggestion_events(customer_id: str, body: SuggestionRequest, principal: AgentDep, session: SessionDep,
+                             services: ServicesDep) -> StreamingResponse:
+    """Server-sent events: `{"text"}` while the engine writes, then `event: suggestions` with the recorded
+    suggestions (as `POST .../suggestions` answers), then `event: done`."""
     customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
-    chunks = stream_reply_text(services, session, tenant_id=principal.tenant_id, customer=customer,
-                               message=body.message, channel=body.channel)
+    events = stream_suggestions(services, session, principal=principal, customer=customer, message=body.message,
+                                channel=body.channel)
 
-    def events() -> Iterator[str]:
-        for chunk in chunks:
-            yield f"data: {json.dumps({'text': chunk}, ensure_ascii=False)}\n\n"
+    def sse() -> Iterator[str]:
+        for kind, value in events:
+            if kind == "text":
+                yield f"data: {json.dumps({'text': value}, ensure_ascii=False)}\n\n"
+            else:
+                listed = SuggestionList(engine=value[0].engine if value else "offline", suggestions=[
+                    SuggestionPublic(id=r.id, text=r.text, sources=r.sources, engine=r.engine) for r in value])
+                yield f"event: suggestions\ndata: {listed.model_dump_json()}\n\n"
         yield "event: done\ndata: {}\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream")
+    return StreamingResponse(sse(), media_type="text/event-stream")
 
 
 @router.post("/suggestions/{suggestion_id}/feedback", response_model=FeedbackOut)

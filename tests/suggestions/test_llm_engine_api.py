@@ -74,8 +74,15 @@ def test_suggestions_stream_as_server_sent_events(settings_factory, database_url
                                json={"message": "Any news?", "channel": "chat"},
                                headers=api.auth("acme", "agent")) as resp:
             assert resp.headers["content-type"].startswith("text/event-stream")
-            lines = [line for line in resp.iter_lines() if line.startswith("data: ")]
-        chunks = [json.loads(line[6:]).get("text", "") for line in lines]
-        text = "".join(chunks)
-        assert len(chunks) > 2 and "CLM-55120" in text and "---" in text
+            lines = list(resp.iter_lines())
+        data = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+        text = "".join(d.get("text", "") for d in data)
+        assert len(data) > 3 and "CLM-55120" in text and "---" in text
+        assert lines.index("event: suggestions") < lines.index("event: done")
+        recorded = next(d for d in data if "suggestions" in d)["suggestions"]
+        assert [r["text"] for r in recorded] == ["Claim CLM-55120 is open. I will chase the carrier today.",
+                                                  "Thanks for waiting, Dana."]
+        feedback = api.client.post(f"/v1/suggestions/{recorded[0]['id']}/feedback", json={"action": "accepted"},
+                                   headers=api.auth("acme", "agent"))
+        assert feedback.status_code == 200  # a streamed suggestion is recorded like any other
     assert fake.requests[-1].body.get("stream") is True

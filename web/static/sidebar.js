@@ -366,8 +366,12 @@
     const token = state.loadToken;
     renderSuggestionSkeleton("Writing replies…");
     try {
-      const result = await api("/v1/customers/" + state.customer.customer_id + "/suggestions",
-                               { method: "POST", body: { message: latest.text, channel: latest.channel } });
+      const path = "/v1/customers/" + state.customer.customer_id + "/suggestions";
+      const body = { message: latest.text, channel: latest.channel };
+      // A model writes for seconds: show its drafts as they arrive; the offline engine answers at once.
+      const streamed = state.card && String(state.card.engine || "").startsWith("llm");
+      const result = streamed ? await streamSuggestions(path + "/stream", body, token)
+                              : await api(path, { method: "POST", body });
       if (token !== state.loadToken) return;
       setSuggestions(result.suggestions, { interaction_id: latest.interaction_id, occurred_at: latest.occurred_at });
     } catch (err) {
@@ -375,6 +379,35 @@
       clear($("suggestions")).setAttribute("aria-busy", "false");
       $("suggestions-note").textContent = "No suggestions: " + err.message;
     }
+  }
+
+  /* Server-sent events: {"text"} drafts, then "suggestions" with the recorded ones (as the POST answers). */
+  async function streamSuggestions(path, body, token) {
+    const resp = await api(path, { method: "POST", body, raw: true });
+    const reader = resp.body.getReader(), decoder = new TextDecoder();
+    let buffer = "", draft = "", result = null;
+    const box = $("suggestions");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = (block.match(/^event: (.*)$/m) || [])[1] || "message";
+        const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
+        if (event === "suggestions") result = data;
+        else if (event === "message" && data.text && token === state.loadToken) {
+          draft += data.text;
+          clear(box).setAttribute("aria-busy", "true");
+          draft.split(/\n\s*---\s*\n/).forEach((text) =>
+            box.append(el("div", { class: "suggestion draft" }, el("p", { class: "suggestion-text" }, text))));
+        }
+      }
+    }
+    if (!result) throw new Error("the stream ended before the suggestions were recorded");
+    return result;
   }
 
   function setSuggestions(list, answers) {
