@@ -152,13 +152,6 @@ def dig(data: Any, *path: str | int) -> Any:
     return data
 
 
-def need(data: Mapping[str, Any], key: str, *, where: str) -> Any:
-    value = data.get(key) if isinstance(data, Mapping) else None
-    if value is None or value == "":
-        raise PayloadError(f"{where}.{key}: required")
-    return value
-
-
 # values ----------------------------------------------------------------------------------------
 def iso_time(value: Any, *, where: str = "timestamp") -> str:
     """ISO 8601 (UTC, Z) from unix seconds, unix milliseconds or ISO text."""

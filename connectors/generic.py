@@ -47,11 +47,6 @@ class GenericSettings(TextSettings):
     signing_secret: SecretStr = Field(description="Shared secret for X-Omnicopilot-Signature (HMAC-SHA256).")
 
 
-def sign(secret: str, timestamp: str | int, body: bytes) -> str:
-    """The signature header value a sender computes (used by the docs and by integrators' tests)."""
-    return "sha256=" + hmac_hex(secret, f"{timestamp}.".encode() + body)
-
-
 def validation_error(record: Any) -> str | None:
     if not isinstance(record, dict):
         return "must be a JSON object"

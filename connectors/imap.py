@@ -23,7 +23,6 @@ from copilot.integrations.base import ConnectorSettings, PayloadError, PullConne
 
 log = logging.getLogger(__name__)
 UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
-FETCH_UID = re.compile(rb"UID (\d+)")
 
 
 class ImapSettings(TextSettings):

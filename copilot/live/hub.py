@@ -138,9 +138,6 @@ class LiveHub:
         with self.services.db.session() as session:
             return get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id).id
 
-    def watcher_count(self) -> int:
-        return sum(len(v) for v in self.watchers.values())
-
     # -- events ----------------------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:

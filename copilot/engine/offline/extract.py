@@ -342,13 +342,6 @@ OPEN_PROBLEM = re.compile(
     re.IGNORECASE)
 
 
-@dataclass
-class ClassifiedSentence:
-    sentence: Sentence
-    kind: str  # promise | action | tried | problem | other
-    score: float
-
-
 def classify(sentence: Sentence) -> str:
     text = sentence.text
     if ACKNOWLEDGEMENT.match(text) or len(text) < 12:
