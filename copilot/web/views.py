@@ -17,7 +17,17 @@ from fastapi.staticfiles import StaticFiles
 from copilot.deps import get_principal
 from copilot.exceptions import NotFound
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+def web_dir() -> Path:
+    """`web/` at the repository root, else the copy a wheel installs under `<prefix>/share/omnicopilot/web`."""
+    import sys
+
+    checkout = Path(__file__).resolve().parents[2] / "web"
+    installed = Path(sys.prefix) / "share" / "omnicopilot" / "web"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
+
+
+WEB_DIR = web_dir()
 CSP_KEYWORDS = {"self", "none"}
 
 router = APIRouter(tags=["web"])
