@@ -243,7 +243,9 @@ class LiveHub:
                 return None
             principal = Principal(key_id="live", tenant_id=tenant_id, role="agent", name=requested_by)
             rows, engine, language = suggest(self.services, session, principal=principal, customer=customer,
-                                             message=latest.text, channel=latest.channel)
+                                             message=latest.text, channel=latest.channel, discard_if_stale=True)
+            if not rows:
+                return None  # a newer message arrived meanwhile; its own suggestions follow
             return {"engine": engine, "language": language, "answers_interaction_id": latest.id,
                     "answers_occurred_at": latest.occurred_at, "message": latest.text, "channel": latest.channel,
                     "suggestions": [{"id": r.id, "text": r.text, "sources": r.sources, "engine": r.engine,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -176,13 +177,19 @@ def record_suggestions(session: Session, *, tenant_id: str, customer: Customer, 
 
 
 def suggest(services: Services, session: Session, *, principal: Principal, customer: Customer, message: str,
-            channel: str) -> tuple[list[Suggestion], str, str | None]:
+            channel: str, discard_if_stale: bool = False) -> tuple[list[Suggestion], str, str | None]:
+    """Replies to the customer's message, recorded. With `discard_if_stale` (live push), drafts for a message
+    that is no longer the latest when they are ready are dropped unseen: the newer message gets its own."""
     tenant_id = principal.tenant_id
     assert tenant_id is not None
     inputs = reply_inputs(services, session, tenant_id=tenant_id, customer=customer, message=message)
     result = build_suggestions(config=engine_config(services), items=inputs.items, insights=inputs.insights.insights,
                                message=message, channel=channel, snippets=inputs.snippets,
                                customer_name=customer.name)
+    answers = newest_inbound(inputs.items)
+    if discard_if_stale and answers is not None and newer_customer_message(
+            session, tenant_id=tenant_id, customer_id=customer.id, after=answers.occurred_at):
+        return [], result.engine, inputs.insights.insights.language
     rows = record_suggestions(session, tenant_id=tenant_id, customer=customer, items=inputs.items, message=message,
                               channel=channel, engine=result.engine, prompt_version=result.prompt_version,
                               replies=result.output, requested_by=principal.name)
@@ -228,16 +235,20 @@ def _stream_and_record(services: Services, *, inputs: ReplyInputs, tenant_id: st
         yield "suggestions", rows
 
 
+def newer_customer_message(session: Session, *, tenant_id: str, customer_id: str, after: datetime) -> bool:
+    return session.scalar(select(Interaction.id).where(
+        Interaction.tenant_id == tenant_id, Interaction.customer_id == customer_id,
+        Interaction.author_role == "customer", Interaction.occurred_at > after).limit(1)) is not None
+
+
 def is_stale(session: Session, suggestion: Suggestion) -> bool:
     """A newer customer message arrived after the one this suggestion answers."""
-    query = select(Interaction.id).where(Interaction.tenant_id == suggestion.tenant_id,
-                                         Interaction.customer_id == suggestion.customer_id,
-                                         Interaction.author_role == "customer")
     if suggestion.answers_occurred_at is not None:
-        query = query.where(Interaction.occurred_at > suggestion.answers_occurred_at)
-    else:
-        query = query.where(Interaction.created_at > suggestion.created_at)
-    return session.scalar(query.limit(1)) is not None
+        return newer_customer_message(session, tenant_id=suggestion.tenant_id, customer_id=suggestion.customer_id,
+                                      after=suggestion.answers_occurred_at)
+    return session.scalar(select(Interaction.id).where(
+        Interaction.tenant_id == suggestion.tenant_id, Interaction.customer_id == suggestion.customer_id,
+        Interaction.author_role == "customer", Interaction.created_at > suggestion.created_at).limit(1)) is not None
 
 
 def record_feedback(session: Session, *, principal: Principal, suggestion_id: str, action: str,

@@ -90,3 +90,30 @@ def test_cli_suggest_prints_replies(settings_factory, tmp_path) -> None:  # noqa
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert 1 <= len(body["suggestions"]) <= 3 and all(s["text"] for s in body["suggestions"])
+
+
+def test_live_drafts_for_a_message_that_is_no_longer_the_latest_are_discarded(api, monkeypatch) -> None:  # noqa: ANN001
+    from copilot.auth.service import Principal
+    from copilot.customers.service import get_customer
+    from copilot.suggestions import service
+
+    api.ingest("acme", history_of_dana())
+    dana = api.resolve("acme", "email:dana@example.com")["customer_id"]
+    services = api.client.app.state.services
+    original = service.build_suggestions
+
+    def slow_engine(**kwargs):  # noqa: ANN003, ANN202 - a newer message arrives while the engine writes
+        api.ingest("acme", [make_record(text="Hello? Anyone?", occurred_at="2026-10-30T10:00:00Z")])
+        return original(**kwargs)
+
+    monkeypatch.setattr(service, "build_suggestions", slow_engine)
+    principal = Principal(key_id="k", tenant_id="acme", role="agent", name="live")
+    with services.db.session() as session:
+        customer = get_customer(session, tenant_id="acme", customer_id=dana)
+        rows, _, _ = service.suggest(services, session, principal=principal, customer=customer, message="Any news?",
+                                     channel="sms", discard_if_stale=True)
+        assert rows == []
+        monkeypatch.setattr(service, "build_suggestions", original)
+        rows, _, _ = service.suggest(services, session, principal=principal, customer=customer,
+                                     message="Hello? Anyone?", channel="sms", discard_if_stale=True)
+        assert rows and rows[0].answers_occurred_at.isoformat().startswith("2026-10-30")
