@@ -59,6 +59,8 @@ def detect_language(text: str) -> str | None:
         return "en" if all(w.isascii() for w in words) else None
     if scores[best] == scores.get("en", 0):
         return "en"
+    if scores[best] < 2 and scores[best] < 0.2 * len(words):
+        return None  # one shared little word ("di", "de") in a long text is no evidence of a language
     return best
 
 

@@ -190,3 +190,8 @@ def test_one_card_mentioned_twice_is_one_fact() -> None:
     card = analyse([item("Cobraron dos veces su tarjeta terminada en 4421. Reembolso a la tarjeta terminada en 4421.")],
                    now=datetime(2026, 11, 30, tzinfo=UTC))
     assert len([f for f in card.facts if f.kind == "last4"]) == 1
+
+
+def test_a_language_we_do_not_know_is_not_guessed_from_one_shared_word() -> None:
+    assert detect_language("Sudah di balas ke DM kamu ya, terima kasih banyak") is None
+    assert detect_language("Hola, sigo sin el reembolso") == "es"
