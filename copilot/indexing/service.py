@@ -29,14 +29,12 @@ def document_of(interaction: Interaction) -> str:
 
 
 def metadata_of(interaction: Interaction) -> dict[str, Any]:
+    """What a search may filter on; the rest is in SQL (each field costs Chroma a row per record)."""
     return {
         "tenant": interaction.tenant_id,
         "customer_id": interaction.customer_id,
         "channel": interaction.channel,
-        "direction": interaction.direction,
         "author_role": interaction.author_role,
-        "source": interaction.source,
-        "occurred_at": interaction.occurred_at.isoformat(),
         "occurred_ts": int(interaction.occurred_at.timestamp()),
     }
 
