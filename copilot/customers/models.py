@@ -49,3 +49,4 @@ class CustomerMerge(Base):
     moved: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"identities": [...], "interactions": [...]}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -104,7 +104,7 @@ def merge(session: Session, *, tenant_id: str, survivor: Customer, absorbed: Cus
     return record
 
 
-def undo_merge(session: Session, *, tenant_id: str, merge_id: str) -> CustomerMerge:
+def undo_merge(session: Session, *, tenant_id: str, merge_id: str, actor: str) -> CustomerMerge:
     record = session.get(CustomerMerge, merge_id)
     if record is None or record.tenant_id != tenant_id:
         raise NotFound("no such merge")
@@ -119,6 +119,7 @@ def undo_merge(session: Session, *, tenant_id: str, merge_id: str) -> CustomerMe
     assert absorbed is not None
     absorbed.merged_into_id = None
     record.undone_at = utcnow()
+    record.undone_by = actor
     reindex(session, tenant_id=tenant_id, interaction_ids=moved["interactions"])
     session.flush()
     return record

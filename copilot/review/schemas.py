@@ -95,6 +95,7 @@ class MergeOut(BaseModel):
     interactions_moved: int
     created_at: datetime
     undone_at: datetime | None
+    undone_by: str | None = None
 
 
 class MergeList(BaseModel):

@@ -319,7 +319,7 @@ def merge_out(session: Session, record: CustomerMerge) -> MergeOut:
                     absorbed_id=record.absorbed_id, absorbed_name=names.get(record.absorbed_id),
                     reason=record.reason, actor=record.actor, identities_moved=len(moved.get("identities", [])),
                     interactions_moved=len(moved.get("interactions", [])), created_at=record.created_at,
-                    undone_at=record.undone_at)
+                    undone_at=record.undone_at, undone_by=record.undone_by)
 
 
 def list_merges(session: Session, *, tenant_id: str, customer_id: str | None, limit: int) -> list[MergeOut]:
@@ -346,8 +346,7 @@ def merge_customers(session: Session, *, principal: Principal, survivor: str, ab
 
 
 def split_customers(session: Session, *, principal: Principal, merge_id: str) -> MergeOut:
-    record = undo_merge(session, tenant_id=principal.tenant_id, merge_id=merge_id)
+    record = undo_merge(session, tenant_id=principal.tenant_id, merge_id=merge_id, actor=f"key:{principal.name}")
     session.commit()
-    # The merge record keeps when it was undone; who undid it goes to the log (no column for it yet).
     log.info("merge %s undone by %s", merge_id, principal.name)
     return merge_out(session, record)

@@ -101,7 +101,7 @@ def test_merge_split_and_audit_trail(api, shown) -> None:  # noqa: ANN001
     assert api.client.post("/v1/review/merges", json={"survivor": shown["dana"], "absorbed": shown["omar"]},
                            headers=api.auth("acme", "agent")).status_code == 403
     undone = api.client.post(f"/v1/review/merges/{merge['id']}/undo", headers=headers)
-    assert undone.status_code == 200 and undone.json()["undone_at"]
+    assert undone.status_code == 200 and undone.json()["undone_at"] and undone.json()["undone_by"].startswith("key:")
     assert api.resolve("acme", "phone:+14155550199")["customer_id"] == shown["omar"]
     trail = get(api, "/v1/review/merges").json()["merges"]
     assert [m["id"] for m in trail] == [merge["id"]] and trail[0]["undone_at"]

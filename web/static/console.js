@@ -151,7 +151,8 @@
     if (!data.merges.length) body.append(el("tr", {}, el("td", { colspan: "7", class: "muted" }, "No merges yet.")));
     for (const m of data.merges) {
       const stateCell = m.undone_at
-        ? el("span", { class: "outcome outcome-ignored" }, "Split " + formatTime(m.undone_at))
+        ? el("span", { class: "outcome outcome-ignored" },
+             "Split " + formatTime(m.undone_at) + (m.undone_by ? " by " + m.undone_by.replace(/^key:/, "") : ""))
         : el("button", { type: "button", dataset: { mergeId: m.id }, onclick: () => split(m) }, "Split (undo)");
       body.append(el("tr", { dataset: { mergeId: m.id } },
         el("td", {}, formatTime(m.created_at)),
