@@ -86,7 +86,9 @@ def build_summary(items: list[HistoryItem], sentences: list[Sentence], scored: l
     fact_text = " ".join(f.value for f in facts).lower()
     refs: list[str] = []
     for m in merged:
-        if m.kind == "email" or m.strength < 0.3 or m.value.lower() in fact_text:
+        # An address written once is one the customer gave (a recipient, a new address); the customer's own
+        # shows up again and again in forms and signatures and is on the card already.
+        if (m.kind == "email" and m.mentions > 1) or m.strength < 0.3 or m.value.lower() in fact_text:
             continue
         if m.kind == "person" and any(w in (i.author_name or "") for i in items for w in m.value.split()[1:]):
             continue
