@@ -195,3 +195,10 @@ def test_one_card_mentioned_twice_is_one_fact() -> None:
 def test_a_language_we_do_not_know_is_not_guessed_from_one_shared_word() -> None:
     assert detect_language("Sudah di balas ke DM kamu ya, terima kasih banyak") is None
     assert detect_language("Hola, sigo sin el reembolso") == "es"
+
+
+def test_an_address_the_customer_gave_once_reaches_the_card() -> None:
+    items = [item("Please send my transcript to gradapps@college.example.org, the old address bounced.", n=0),
+             item("Any update? My deadline is Friday.", n=1, channel="sms")]
+    card = analyse(items, now=datetime(2026, 11, 30, tzinfo=UTC))
+    assert "gradapps@college.example.org" in card.summary + " ".join(f.value for f in card.facts)
