@@ -6,7 +6,9 @@ previous one to Chroma, so ingest runs near the embedder's own rate.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -22,6 +24,7 @@ from copilot.interactions.models import IndexOutbox, Interaction
 log = logging.getLogger(__name__)
 BATCH = 512  # larger batches pad less: texts are sorted by length within a batch
 RETRY_DELAY_S = 2.0
+INDEXER_NICENESS = 10
 
 
 def document_of(interaction: Interaction) -> str:
@@ -89,6 +92,10 @@ class Indexer:
         self._wake.set()
 
     def _run(self) -> None:
+        # Background indexing yields the CPU to requests: an agent waiting for a card comes first. Linux
+        # applies this to this thread (and the model's worker threads it starts) only.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), INDEXER_NICENESS)
         try:
             _ = self.store  # load the model and open the index before the first batch arrives
         except Exception as err:
