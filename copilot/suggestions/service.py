@@ -11,20 +11,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copilot.auth.service import Principal
-from copilot.context.service import Insights, customer_insights, engine_config, latest_customer_message, to_history_item
+from copilot.context.service import (
+    Insights,
+    cosine,
+    customer_insights,
+    engine_config,
+    latest_customer_message,
+    to_history_item,
+)
 from copilot.customers.models import Customer
 from copilot.customers.service import new_id
 from copilot.database.core import utcnow
 from copilot.engine.schemas import HistoryItem, Snippet, SuggestedReply
 from copilot.engine.selector import build_suggestions
 from copilot.exceptions import NotFound
-from copilot.interactions.models import Interaction
+from copilot.indexing.vectorstore import Hit
+from copilot.interactions.models import IndexOutbox, Interaction
 from copilot.interactions.timeline import history
 from copilot.knowledge.service import search as search_knowledge
 from copilot.services import Services
 from copilot.suggestions.models import Suggestion
 
 PAST_REPLIES = 2
+BACKLOG_SCAN = 2000  # newest customer messages not yet indexed, compared by words
+BACKLOG_CANDIDATES = 12  # of those, embedded now and compared by meaning
+WORDS = re.compile(r"[^\W\d_]{3,}")
 CANDIDATE_REPLIES = 8  # read this many similar cases to learn which tokens are shared, keep PAST_REPLIES
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 PRONOUN_I = {"I", "I'm", "I'll", "I've", "I'd", "OK"}
@@ -84,12 +95,39 @@ def anonymise_reply(text: str, *, names: Sequence[str], shared: set[str] | froze
     return result.strip()
 
 
-def past_replies(services: Services, session: Session, *, tenant_id: str, customer_id: str,
+def backlog_hits(services: Services, session: Session, *, tenant_id: str, customer_id: str, message: str,
+                 embedding: list[float]) -> list[Hit]:
+    """Similar customer messages among those still waiting to be indexed (a fresh import is useful at once):
+    the closest by words, then measured like the index would, by the embeddings' cosine."""
+    rows = session.execute(
+        select(Interaction.id, Interaction.text).join(IndexOutbox, IndexOutbox.interaction_id == Interaction.id)
+        .where(IndexOutbox.tenant_id == tenant_id, Interaction.author_role == "customer",
+               Interaction.customer_id != customer_id)
+        .order_by(IndexOutbox.id.desc()).limit(BACKLOG_SCAN)).all()
+    wanted = set(WORDS.findall(message.lower()))
+    if not rows or not wanted:
+        return []
+
+    def overlap(text: str) -> float:
+        words = set(WORDS.findall(text.lower()))
+        return len(wanted & words) / (len(wanted | words) or 1)
+
+    closest = [row for row in sorted(rows, key=lambda r: -overlap(r.text))[:BACKLOG_CANDIDATES]
+               if overlap(row.text) > 0]
+    vectors = services.indexer.embedder.embed([row.text for row in closest]) if closest else []
+    return [Hit(id=row.id, document="", metadata={"author_role": "customer"}, distance=1.0 - cosine(embedding, vec))
+            for row, vec in zip(closest, vectors, strict=True)]
+
+
+def past_replies(services: Services, session: Session, *, tenant_id: str, customer_id: str, message: str,
                  embedding: list[float]) -> list[Snippet]:
     """Agent replies that followed other customers' most similar messages, anonymised."""
     # Unfiltered nearest neighbours, filtered here: a metadata filter makes Chroma's search far slower.
     hits = [h for h in services.indexer.store.query(tenant=tenant_id, embedding=embedding, n_results=24)
             if h.metadata.get("author_role") == "customer"]
+    if services.indexer.backlog():
+        hits = sorted(hits + backlog_hits(services, session, tenant_id=tenant_id, customer_id=customer_id,
+                                          message=message, embedding=embedding), key=lambda h: h.distance)
     rows = {r.id: r for r in session.scalars(select(Interaction).where(Interaction.id.in_([h.id for h in hits])))}
     candidates: list[tuple[float, Interaction, Interaction]] = []
     for hit in hits:
@@ -154,7 +192,8 @@ def reply_inputs(services: Services, session: Session, *, tenant_id: str, custom
     insights = customer_insights(services, tenant_id=tenant_id, items=items, now=utcnow())
     embedding = message_embedding(services, tenant_id=tenant_id, items=items, message=message)
     snippets = search_knowledge(services.indexer.store, tenant_id=tenant_id, embedding=embedding)
-    snippets += past_replies(services, session, tenant_id=tenant_id, customer_id=customer.id, embedding=embedding)
+    snippets += past_replies(services, session, tenant_id=tenant_id, customer_id=customer.id, message=message,
+                             embedding=embedding)
     return ReplyInputs(items=items, insights=insights, snippets=snippets)
 
 

@@ -1,0 +1,39 @@
+"""Similar past cases are found even among records the index has not reached yet."""
+from __future__ import annotations
+
+from copilot.auth.service import Principal
+from copilot.customers.service import get_customer
+from copilot.interactions.service import ingest
+from copilot.services import Services
+from copilot.suggestions.service import reply_inputs
+from tests.conftest import make_record
+
+
+def test_a_fresh_import_is_searched_before_it_is_indexed(settings) -> None:  # noqa: ANN001
+    services = Services.build(settings)  # no workers: nothing gets indexed
+    try:
+        other = {"email": "lee@example.com"}
+        ingest(db=services.db, tenant_id="acme", region="US", actor="test", records=[
+            make_record(customer=other, thread_id="t-lee", text="My parcel shows delivered but it is not here",
+                        occurred_at="2026-10-01T10:00:00Z"),
+            make_record(customer=other, thread_id="t-lee", direction="outbound", author_name="Sam",
+                        text="Sorry about that. A carrier trace usually finds a parcel within two days.",
+                        occurred_at="2026-10-01T11:00:00Z"),
+            make_record(text="The parcel says delivered but it is not here", occurred_at="2026-10-02T10:00:00Z"),
+        ])
+        assert services.indexer.backlog() == 3
+        with services.db.session() as session:
+            from sqlalchemy import select
+
+            from copilot.customers.models import Identity
+
+            dana_id = session.scalar(select(Identity.customer_id).where(Identity.value == "dana@example.com"))
+            dana = get_customer(session, tenant_id="acme", customer_id=dana_id)
+            principal = Principal(key_id="k", tenant_id="acme", role="agent", name="ann")
+            inputs = reply_inputs(services, session, tenant_id=principal.tenant_id, customer=dana,
+                                  message="The parcel says delivered but it is not here")
+        replies = [s for s in inputs.snippets if s.source_type == "past_reply"]
+        expected = "Sorry about that. A carrier trace usually finds a parcel within two days."
+        assert [s.text for s in replies] == [expected]
+    finally:
+        services.close()
