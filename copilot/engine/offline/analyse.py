@@ -274,11 +274,14 @@ def problem_score(text: str) -> float:
     low = text.lower()
     score = 0.0
     score += 1.5 * len(re.findall(r"\b(still|never|again|nobody|no one|nothing|haven't|hasn't|didn't|isn't|"
-                                  r"doesn't|can't|won't|not|wrong|missing|charged|locked|todavía|nunca|stadig|"
-                                  r"ikke|toujours|immer noch|ainda)\b", low))
+                                  r"doesn't|can't|won't|not|wrong|missing|charged|locked|todavía|nunca|nadie|sigo|"
+                                  r"stadig|ikke|ingen|toujours|jamais|aucune?|personne|immer noch|nicht|keine?|"
+                                  r"niemand|ainda|não|ancora|mai|nessuno|niet|geen|nooit)\b", low))
     score += 1.0 if "?" in text else 0.0
     score += 0.8 * len(re.findall(r"\b(refund|credit|bill|charge|fee|order|delivery|fix|cancel|account|payment|"
-                                  r"appointment|claim|callback|call)\w*", low))
+                                  r"appointment|claim|callback|call|rembours|commande|livraison|factur|suivi|"
+                                  r"reembols|pedido|entrega|cobr|rückerstatt|bestell|rechnung|liefer|encomenda|"
+                                  r"rimbors|ordine|terugbetal|bestelling|refusion|ordre)\w*", low))
     score += 0.3 * len(re.findall(r"\d", text)) ** 0.5
     words = len(text.split())
     if words < 5:

@@ -337,8 +337,9 @@ ACKNOWLEDGEMENT = re.compile(r"^(?:ok(?:ay)?|thanks?|thank you|thx|ty|great|perf
 OPEN_PROBLEM = re.compile(
     r"\b(?:still|never|not|n't|no longer|again|nobody|nothing|no one|wrong|missing|broken|charged|overcharged|"
     r"waiting|wait|when|where|why|how|what|need|want|help|issue|problem|error|fail\w*|locked|drop\w*|denied|"
-    r"late|past due|instead|todavía|nunca|no|nadie|toujours|jamais|rien|immer noch|nicht|kein|stadig|ikke|ingen|"
-    r"ainda|nunca|nada|ancora|niente|nog steeds|geen)\b|\?",
+    r"late|past due|instead|todavía|nunca|no|nadie|sigo|sin|toujours|jamais|rien|aucune?|personne|pas|"
+    r"immer noch|nicht|keine?|noch|niemand|stadig|ikke|ingen|aldrig|ainda|não|ninguém|nada|ancora|niente|non|"
+    r"nessuno|mai|nog steeds|niet|geen|nooit)\b|\?",
     re.IGNORECASE)
 
 
