@@ -214,3 +214,10 @@ def test_an_address_the_customer_gave_once_reaches_the_card() -> None:
     card = analyse(items, now=datetime(2026, 11, 30, tzinfo=UTC))
     summary_words = " ".join(card.summary.split()[:120])
     assert "gradapps@" in summary_words + " ".join(f.value for f in card.facts[:15])
+
+
+def test_the_open_problem_is_found_in_french() -> None:
+    items = [item("Bonjour, on m'avait promis l'envoi le 18 novembre. Nous sommes le 21 et je n'ai reçu aucun "
+                  "numéro de suivi. Pouvez-vous vérifier ?")]
+    card = analyse(items, now=datetime(2026, 11, 30, tzinfo=UTC))
+    assert "aucun numéro de suivi" in " ".join(card.summary.split()[:20])  # the summary leads with it
