@@ -139,20 +139,26 @@ class ConnectorHub:
                   request: base.WebhookRequest) -> tuple[int, str] | None:
         """The connector's answer when the request is a verification request, else None."""
         connector, settings = self.webhook_connector(session, tenant_id=tenant_id, name=name)
+        return self._checked(connector.handshake, request, settings, tenant_id=tenant_id, name=name)
+
+    def _checked(self, check: Callable[..., Any], request: base.WebhookRequest, settings: base.ConnectorSettings,
+                 *, tenant_id: str, name: str) -> Any:
+        """A signature check of the connector's: a failure is counted and answered 401."""
         try:
-            return connector.handshake(request, settings)
+            return check(request, settings)
         except base.SignatureError as err:
             self.bump(tenant_id=tenant_id, name=name, signature_failures=1, error=f"signature: {err}")
             raise Unauthorized(f"signature check failed: {err}") from None
 
-    def receive(self, session: Session, *, tenant_id: str, name: str, request: base.WebhookRequest) -> dict:
-        """Verify and check the payload, store it durably, and leave the ingest to the worker."""
+    def receive(self, session: Session, *, tenant_id: str, name: str,
+                request: base.WebhookRequest) -> dict | tuple[int, str]:
+        """Verify and check the payload, store it durably, and leave the ingest to the worker. A verification
+        request (a vendor checking the URL, e.g. Front's challenge) gets the connector's (status, body)."""
         connector, settings = self.webhook_connector(session, tenant_id=tenant_id, name=name)
-        try:
-            connector.verify(request, settings)
-        except base.SignatureError as err:
-            self.bump(tenant_id=tenant_id, name=name, signature_failures=1, error=f"signature: {err}")
-            raise Unauthorized(f"signature check failed: {err}") from None
+        answer = self._checked(connector.handshake, request, settings, tenant_id=tenant_id, name=name)
+        if answer is not None:
+            return answer
+        self._checked(connector.verify, request, settings, tenant_id=tenant_id, name=name)
         try:
             records = connector.parse(request, settings)  # fail fast on bad payloads: nothing stored
         except base.UnsupportedMediaType as err:

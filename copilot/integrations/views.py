@@ -84,12 +84,10 @@ async def webhook_request(request: Request) -> base.WebhookRequest:
 @router.post("/v1/webhooks/{tenant}/{name}", status_code=202)
 async def receive_webhook(tenant: str, name: str, request: Request, session: SessionDep,
                           services: ServicesDep) -> Response:
-    received = await webhook_request(request)
-    answer = services.hub.handshake(session, tenant_id=tenant, name=name, request=received)
-    if answer is not None:  # a vendor checking the URL when the webhook is created (Front)
+    answer = services.hub.receive(session, tenant_id=tenant, name=name, request=await webhook_request(request))
+    if isinstance(answer, tuple):  # a vendor checking the URL when the webhook is created (Front)
         return PlainTextResponse(answer[1], status_code=answer[0])
-    return JSONResponse(services.hub.receive(session, tenant_id=tenant, name=name, request=received),
-                        status_code=202)
+    return JSONResponse(answer, status_code=202)
 
 
 @router.get("/v1/webhooks/{tenant}/{name}")

@@ -33,15 +33,13 @@ from copilot.services import Services
 from copilot.suggestions.models import Suggestion
 
 PAST_REPLIES = 2
+CANDIDATE_REPLIES = 8  # read this many similar cases to learn which tokens are shared, keep PAST_REPLIES
 BACKLOG_SCAN = 2000  # newest customer messages not yet indexed, compared by words
 BACKLOG_CANDIDATES = 12  # of those, embedded now and compared by meaning
-WORDS = re.compile(r"[^\W\d_]{3,}")
-CANDIDATE_REPLIES = 8  # read this many similar cases to learn which tokens are shared, keep PAST_REPLIES
+LONG_WORDS = re.compile(r"[^\W\d_]{3,}")
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 PRONOUN_I = {"I", "I'm", "I'll", "I've", "I'd", "OK"}
 WORD = re.compile(r"[^\W\d_][\w'’-]*")
-
-
 MENTION = re.compile(r"(?<![\w@])@\w+")
 SIGN_OFF = re.compile(r"\s*(?:[\^*/~]|-\s)\s?[A-Z][A-Za-z]{0,2}\.?\s*$")
 LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -104,16 +102,16 @@ def backlog_hits(services: Services, session: Session, *, tenant_id: str, custom
         .where(IndexOutbox.tenant_id == tenant_id, Interaction.author_role == "customer",
                Interaction.customer_id != customer_id)
         .order_by(IndexOutbox.id.desc()).limit(BACKLOG_SCAN)).all()
-    wanted = set(WORDS.findall(message.lower()))
+    wanted = set(LONG_WORDS.findall(message.lower()))
     if not rows or not wanted:
         return []
 
     def overlap(text: str) -> float:
-        words = set(WORDS.findall(text.lower()))
+        words = set(LONG_WORDS.findall(text.lower()))
         return len(wanted & words) / (len(wanted | words) or 1)
 
-    closest = [row for row in sorted(rows, key=lambda r: -overlap(r.text))[:BACKLOG_CANDIDATES]
-               if overlap(row.text) > 0]
+    scored = sorted(((overlap(row.text), row) for row in rows), key=lambda pair: -pair[0])
+    closest = [row for score, row in scored[:BACKLOG_CANDIDATES] if score > 0]
     vectors = services.indexer.embedder.embed([row.text for row in closest]) if closest else []
     return [Hit(id=row.id, document="", metadata={"author_role": "customer"}, distance=1.0 - cosine(embedding, vec))
             for row, vec in zip(closest, vectors, strict=True)]
@@ -125,9 +123,10 @@ def past_replies(services: Services, session: Session, *, tenant_id: str, custom
     # Unfiltered nearest neighbours, filtered here: a metadata filter makes Chroma's search far slower.
     hits = [h for h in services.indexer.store.query(tenant=tenant_id, embedding=embedding, n_results=24)
             if h.metadata.get("author_role") == "customer"]
-    if services.indexer.backlog():
-        hits = sorted(hits + backlog_hits(services, session, tenant_id=tenant_id, customer_id=customer_id,
-                                          message=message, embedding=embedding), key=lambda h: h.distance)
+    waiting = backlog_hits(services, session, tenant_id=tenant_id, customer_id=customer_id, message=message,
+                           embedding=embedding)
+    if waiting:
+        hits = sorted(hits + waiting, key=lambda h: h.distance)
     rows = {r.id: r for r in session.scalars(select(Interaction).where(Interaction.id.in_([h.id for h in hits])))}
     candidates: list[tuple[float, Interaction, Interaction]] = []
     for hit in hits:
@@ -174,10 +173,6 @@ def message_embedding(services: Services, *, tenant_id: str, items: Sequence[His
     return services.indexer.embedder.embed([message])[0]
 
 
-def newest_inbound(items: Sequence[HistoryItem]) -> HistoryItem | None:
-    return latest_customer_message(items)
-
-
 @dataclass
 class ReplyInputs:
     items: list[HistoryItem]
@@ -201,7 +196,7 @@ def record_suggestions(session: Session, *, tenant_id: str, customer: Customer, 
                        message: str, channel: str, engine: str, prompt_version: str | None,
                        replies: Sequence[SuggestedReply], requested_by: str) -> list[Suggestion]:
     """Every suggestion shown is kept, with the customer message it answers (to tell when it went stale)."""
-    answers = newest_inbound(items)
+    answers = latest_customer_message(items)
     now = utcnow()
     rows = [Suggestion(id=new_id(), tenant_id=tenant_id, customer_id=customer.id,
                        answers_interaction_id=answers.interaction_id if answers else None,
@@ -225,7 +220,7 @@ def suggest(services: Services, session: Session, *, principal: Principal, custo
     result = build_suggestions(config=engine_config(services), items=inputs.items, insights=inputs.insights.insights,
                                message=message, channel=channel, snippets=inputs.snippets,
                                customer_name=customer.name)
-    answers = newest_inbound(inputs.items)
+    answers = latest_customer_message(inputs.items)
     if discard_if_stale and answers is not None and newer_customer_message(
             session, tenant_id=tenant_id, customer_id=customer.id, after=answers.occurred_at):
         return [], result.engine, inputs.insights.insights.language
@@ -260,7 +255,7 @@ def _stream_and_record(services: Services, *, inputs: ReplyInputs, tenant_id: st
         written.append(chunk)
         yield "text", chunk
     texts = [t.strip() for t in re.split(rf"\n\s*{re.escape(REPLY_SEPARATOR)}\s*\n", "".join(written)) if t.strip()]
-    latest = newest_inbound(inputs.items)
+    latest = latest_customer_message(inputs.items)
     replies = [SuggestedReply(text=t, sources=[latest.interaction_id] if latest else []) for t in texts[:3]]
     # The stream says nothing of a fallback: the engine configured is what is recorded.
     engine = f"llm:{config.model}" if config.engine == "llm" else "offline"
