@@ -260,8 +260,9 @@ def _pick_snippet(snippets: Sequence[Snippet], context: str, known_text: str) ->
     for snip in snippets:
         if snip.source_type != "knowledge":
             continue
+        # Headings and table rows are not sentences to quote.
         body = "\n".join(line.lstrip("-*• ").strip() for line in snip.text.splitlines()
-                          if line.strip() and not line.lstrip().startswith("#"))  # headings are not sentences
+                          if line.strip() and not line.lstrip().startswith(("#", "|")))
         sentences = [s for s in split_sentences(body) if not ASKING.search(s)]
         # Policy numbers ("48 hours", "$15") are the tenant's own; an id-like token (letters with digits) that
         # this customer never mentioned may belong to someone else: leave that sentence out.

@@ -217,3 +217,12 @@ def test_a_first_contact_is_not_told_we_have_their_history() -> None:
     replies = _replies("my parcel never came", "social", items=first, name=None)
     assert replies and not any("history" in r.text.lower() for r in replies)
     assert all("history" in r.text.lower() for r in _replies("Still nothing?", "social")[:1])  # known customer
+
+
+def test_knowledge_tables_and_headings_are_not_quoted() -> None:
+    kb = Snippet(source_type="knowledge", source_id="kb:credits", title="Credits", score=0.8,
+                 text="# Service credits\n| reason | maximum |\n|---|---|\n| repeated internet drops | $20 |\n"
+                      "Agents may add a goodwill credit for repeated internet drops after a technician visit.")
+    replies = _replies("The internet drops again every evening after the technician visit.", "chat", snippets=[kb])
+    quoted = [r.text for r in replies if "kb:credits" in r.sources]
+    assert quoted and all("|" not in t and "#" not in t for t in quoted)
