@@ -32,17 +32,20 @@ class HistoryItem(BaseModel):
 
 
 class Fact(BaseModel):
-    kind: str  # order_id, account_number, tracking_number, amount, date, device, email, phone, tried, promise, ...
-    value: str = Field(max_length=200)
+    kind: str  # a FactKind value: order_id, account_number, amount, date, device, tried, ...
+    value: str = Field(max_length=200)  # the value itself ("ACC-380056", "$31.50"), never the sentence
     interaction_id: str
     channel: str
     occurred_at: datetime
+    speaker: AuthorRole | None = None  # who said it
+    evidence: str | None = None  # the sentence it came from (superseded values masked), for hover or click
 
 
 class OpenItem(BaseModel):
-    """Something still pending: a customer request not yet resolved, or an agent promise/action."""
+    """Something still pending: what the customer waits for, a promise not yet kept, or a request to the
+    customer not yet answered. Closed ones (fulfilled, replaced, cancelled) go to `CardInsights.closed_items`."""
 
-    kind: Literal["waiting_for", "promise", "action", "tried"]
+    kind: Literal["waiting_for", "promise", "request", "action", "tried"]
     text: str = Field(max_length=300)
     due: str | None = None  # as written ("Thu 10/22", "within 3 business days") or ISO date when known
     due_date: datetime | None = None  # resolved against the interaction's time when possible
@@ -50,6 +53,7 @@ class OpenItem(BaseModel):
     interaction_id: str
     channel: str
     occurred_at: datetime
+    status: Literal["open", "fulfilled", "replaced", "cancelled", "answered"] = "open"
 
 
 class CardInsights(BaseModel):
@@ -58,20 +62,27 @@ class CardInsights(BaseModel):
     summary: str  # plain text, at most 120 words
     facts: list[Fact] = Field(default_factory=list, max_length=15)
     open_items: list[OpenItem] = Field(default_factory=list)
+    closed_items: list[OpenItem] = Field(default_factory=list)  # what was open once and is no longer
+    superseded: list[str] = Field(default_factory=list)  # corrected or replaced values: never repeated
     language: str | None = None  # ISO 639-1 of the latest customer message ("en", "es", "da", ...)
     sentiment: Literal["negative", "neutral", "positive"] | None = None
 
 
 class Snippet(BaseModel):
-    """Reference material for a reply: a knowledge-base chunk or a past agent reply (already anonymised)."""
+    """Reference material for a reply: a knowledge-base chunk or a past agent reply (already anonymised).
+
+    Knowledge with `audience="internal"` is agent guidance: shown to the agent, never pasted into a reply."""
 
     source_type: Literal["knowledge", "past_reply"]
     source_id: str
     title: str | None = None
     text: str
     score: float = 0.0
+    audience: Literal["public", "internal"] = "public"
+    url: str | None = None
 
 
 class SuggestedReply(BaseModel):
     text: str
     sources: list[str] = Field(default_factory=list)  # interaction ids and "kb:<chunk id>" / "reply:<id>"
+    links: list[str] = Field(default_factory=list)  # help-document URLs, best first
