@@ -19,6 +19,8 @@ class Article(Base):
     title: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     body: Mapped[str] = mapped_column(Text)
+    # public: may be quoted to customers; internal: agent guidance, shown to agents, never pasted into a reply
+    audience: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -26,6 +26,7 @@ class Suggestion(Base):
     rank: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[str]] = mapped_column(JSON)
+    links: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # help-document URLs, best first
     requested_by: Mapped[str] = mapped_column(String(200))  # API key name
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Feedback: accepted | edited | rejected (None: shown, nothing done yet)
