@@ -24,6 +24,7 @@ from copilot.integrations import base
 from copilot.integrations.crypto import decrypt_json, encrypt_json, fernet_for
 from copilot.integrations.models import ConnectorConfig, ConnectorStats, WebhookDelivery
 from copilot.integrations.registry import load_connectors
+from copilot.interactions.redact import redact_body
 from copilot.interactions.service import IngestResult, ingest, validate_record
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,8 @@ class ConnectorHub:
         key = connector.delivery_id(request) or "sha256:" + hashlib.sha256(request.body).hexdigest()
         session.add(WebhookDelivery(tenant_id=tenant_id, connector=name, delivery_key=key[:200],
                                     method=request.method, url=request.url, headers=dict(request.headers),
-                                    body=request.body, received_at=request.received_at))
+                                    body=redact_body(request.body, request.header("content-type")),
+                                    received_at=request.received_at))
         try:
             session.commit()
         except IntegrityError:

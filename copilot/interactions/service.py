@@ -23,6 +23,7 @@ from copilot.customers.service import link_identities, new_id
 from copilot.database.core import Database, utcnow
 from copilot.exceptions import describe_validation_errors
 from copilot.interactions.models import IndexOutbox, Interaction
+from copilot.interactions.redact import redact_record
 from copilot.interactions.schemas import InteractionIn, Rejection
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def validate_record(raw: Any, *, region: str) -> tuple[InteractionIn, list] | st
         refs = identities_from_block(record.customer.model_dump(), region=region)
     except IdentityError as err:
         return str(err)
-    return record, refs
+    return redact_record(record), refs
 
 
 def ensure_tenant(db: Database, tenant_id: str) -> None:
