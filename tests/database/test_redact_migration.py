@@ -25,12 +25,13 @@ def test_stored_secrets_are_redacted_in_place(tmp_path: Path) -> None:
     secret = "my card is 4111 1111 1111 1111 and order QX-7781"
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO tenants (id, created_at) VALUES ('t1', CURRENT_TIMESTAMP)"))
-        conn.execute(sa.text("INSERT INTO customers (id, tenant_id, created_at) VALUES ('c1', 't1', CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text("INSERT INTO customers (id, tenant_id, created_at) "
+                             "VALUES ('c1', 't1', CURRENT_TIMESTAMP)"))
         conn.execute(sa.text(
             "INSERT INTO interactions (id, tenant_id, customer_id, source, external_id, channel, direction, "
-            "author_role, text, subject, occurred_at, created_at, metadata, customer_block) VALUES ('i1', 't1', 'c1', 's', "
-            "'e1', "
-            "'chat', 'inbound', 'customer', :text, 'pin 4821', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :meta, '{}')"),
+            "author_role, text, subject, occurred_at, created_at, metadata, customer_block) "
+            "VALUES ('i1', 't1', 'c1', 's', 'e1', 'chat', 'inbound', 'customer', :text, 'pin 4821', "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :meta, '{}')"),
             {"text": secret, "meta": json.dumps({"note": "password is Hunter2!"})})
         conn.execute(sa.text(
             "INSERT INTO webhook_deliveries (tenant_id, connector, delivery_key, method, url, headers, body, "
