@@ -1,14 +1,17 @@
 """The canonical interaction (DESIGN §4, contract) and the ingest API's shapes."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from copilot.engine.schemas import AuthorRole, Channel, Direction
+from copilot.engine.schemas import AuthorRole, Channel, Direction, TimelineItem
 
 MAX_TEXT_CHARS = 100_000
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=365)
+OUT_OF_RANGE = "must lie between 1970-01-01 and one year from now"
 DEFAULT_ROLE: dict[str, str] = {"inbound": "customer", "outbound": "agent", "internal": "agent"}
 
 
@@ -71,7 +74,17 @@ class InteractionIn(BaseModel):
     @field_validator("occurred_at")
     @classmethod
     def as_utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        # Without a zone the same text means different moments on different servers; past the bounds, date
+        # arithmetic (a promise "tomorrow") overflows.
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("needs a time zone, e.g. 2026-11-02T14:03:00Z or 2026-11-02T15:03:00+01:00")
+        try:
+            moment = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(OUT_OF_RANGE) from None
+        if moment < EARLIEST or moment > datetime.now(UTC) + LATEST_AHEAD:
+            raise ValueError(OUT_OF_RANGE)
+        return moment
 
     @model_validator(mode="after")
     def default_role(self) -> InteractionIn:
@@ -93,20 +106,6 @@ class IngestResponse(BaseModel):
     created: int
     duplicates: int
     rejected: list[Rejection]
-
-
-class TimelineItem(BaseModel):
-    interaction_id: str
-    source: str
-    external_id: str
-    channel: str
-    direction: str
-    author_role: str
-    author_name: str | None = None
-    thread_id: str | None = None
-    subject: str | None = None
-    occurred_at: datetime
-    text: str
 
 
 class TimelinePage(BaseModel):
