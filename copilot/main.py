@@ -6,9 +6,10 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from copilot import __version__
 from copilot.auth.views import router as auth_router
@@ -33,6 +34,62 @@ log = logging.getLogger(__name__)
 TIMED_PATHS = ("/v1/interactions", "/v1/webhooks/")
 
 
+class BodyTooLarge(HTTPException):
+    """An HTTP error, so a route that was reading its body answers 413 through the usual error handlers."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(status_code=413, detail=f"body: at most {max_bytes} bytes")
+
+
+class BodyLimit:
+    """Refuses a body past `max_bytes` while it is read, chunked or streamed bodies included: a declared length
+    is refused before anything is read, and an undeclared one is cut off at the limit (never read in full)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self.refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except BodyTooLarge:
+            if not started:
+                await self.refuse(send)
+
+    async def refuse(self, send: Send) -> None:
+        response = JSONResponse(error_body("payload_too_large", f"body: at most {self.max_bytes} bytes"),
+                                status_code=413, headers={"connection": "close"})
+        await response({"type": "http"}, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -52,13 +109,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app = FastAPI(title="Omnicopilot", version=__version__, lifespan=lifespan,
                   description="Copilot for contact-center agents: every channel's history of a customer at a glance.")
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):  # noqa: ANN001, ANN202 - starlette middleware
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse(error_body("payload_too_large",
-                                           f"body: at most {settings.max_body_bytes} bytes"), status_code=413)
+    async def time_ingest(request: Request, call_next):  # noqa: ANN001, ANN202 - starlette middleware
         if request.method == "POST" and request.url.path.startswith(TIMED_PATHS):
             started = time.perf_counter()
             response = await call_next(request)
