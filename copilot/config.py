@@ -54,6 +54,9 @@ class Settings(BaseSettings):
                            description="Most interactions one POST /v1/interactions may carry (413 beyond).")
     max_body_bytes: int = Field(20_000_000, alias="OMNICOPILOT_MAX_BODY_BYTES", gt=0,
                                 description="Largest request body accepted (413 beyond).")
+    delivery_retention_days: float = Field(7.0, alias="OMNICOPILOT_DELIVERY_RETENTION_DAYS", ge=0,
+                                           description="Days a processed webhook delivery is kept before it is "
+                                                       "purged (its records stay).")
     cache_dir: Path = Field(Path.home() / ".cache" / "omnicopilot", alias="OMNICOPILOT_CACHE_DIR",
                             description="Machine-wide cache: the embedding model exported to ONNX once.")
     log_level: str = Field("info", alias="OMNICOPILOT_LOG_LEVEL", description="Logging level.")

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,6 +31,7 @@ from copilot.interactions.redact import redact_body
 from copilot.interactions.service import IngestResult, ingest, validate_record
 
 log = logging.getLogger(__name__)
+PURGE_EVERY_S = 600
 MASK = "********"
 COUNTERS = ("received", "ingested", "duplicates", "rejected", "signature_failures")
 
@@ -44,6 +48,16 @@ def masked(settings: BaseModel) -> dict[str, Any]:
 def plain(settings: BaseModel) -> dict[str, Any]:
     data = settings.model_dump(mode="python")
     return {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in data.items()}
+
+
+CREDENTIAL_HEADER = re.compile(r"authorization|cookie|token|secret|signature|api[-_]?key|password|auth",
+                               re.IGNORECASE)
+
+
+def headers_to_store(headers: Mapping[str, str]) -> dict[str, str]:
+    """What a delivery keeps of its headers: the request is verified before it is stored, so credentials and
+    signatures have done their work and are not kept."""
+    return {name: value for name, value in headers.items() if not CREDENTIAL_HEADER.search(name)}
 
 
 class ConnectorHub:
@@ -179,7 +193,7 @@ class ConnectorHub:
             raise BadRequest("; ".join(f"record {r['index']}: {r['error']}" for r in rejected[:10]))
         key = connector.delivery_id(request) or "sha256:" + hashlib.sha256(request.body).hexdigest()
         session.add(WebhookDelivery(tenant_id=tenant_id, connector=name, delivery_key=key[:200],
-                                    method=request.method, url=request.url, headers=dict(request.headers),
+                                    method=request.method, url=request.url, headers=headers_to_store(request.headers),
                                     body=redact_body(request.body, request.header("content-type")),
                                     received_at=request.received_at))
         try:
@@ -199,6 +213,16 @@ class ConnectorHub:
         for delivery in pending:
             self._process(delivery)
         return len(pending)
+
+    def purge_processed(self) -> int:
+        """Processed deliveries older than the retention period: their records are stored, the bodies are not
+        needed any more."""
+        cutoff = utcnow() - timedelta(days=self.settings.delivery_retention_days)
+        with self.db.session() as session:
+            gone = session.execute(delete(WebhookDelivery).where(WebhookDelivery.status == "processed",
+                                                                 WebhookDelivery.processed_at < cutoff)).rowcount
+            session.commit()
+        return gone or 0
 
     def _process(self, delivery: WebhookDelivery) -> None:
         error: str | None = None
@@ -240,10 +264,14 @@ class ConnectorHub:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        last_purge = 0.0
         while not self._stop.is_set():
             try:
                 if self.process_pending():
                     continue
+                if time.monotonic() - last_purge > PURGE_EVERY_S:
+                    self.purge_processed()
+                    last_purge = time.monotonic()
             except Exception:
                 log.exception("webhook worker failed; retrying")
             self._wake.wait(timeout=2.0)
