@@ -54,6 +54,9 @@ class Settings(BaseSettings):
                            description="Most interactions one POST /v1/interactions may carry (413 beyond).")
     max_body_bytes: int = Field(20_000_000, alias="OMNICOPILOT_MAX_BODY_BYTES", gt=0,
                                 description="Largest request body accepted (413 beyond).")
+    metrics_key: SecretStr | None = Field(None, alias="OMNICOPILOT_METRICS_KEY",
+                                          description="Key /metrics asks for; with it the counters name tenants, "
+                                                      "without it /metrics is open and sums them per connector.")
     delivery_retention_days: float = Field(7.0, alias="OMNICOPILOT_DELIVERY_RETENTION_DAYS", ge=0,
                                            description="Days a processed webhook delivery is kept before it is "
                                                        "purged (its records stay).")
@@ -64,7 +67,7 @@ class Settings(BaseSettings):
                                  description="Pages allowed to embed the sidebar in an iframe (CSP frame-ancestors "
                                              "sources, space-separated, e.g. https://acme.zendesk.com).")
 
-    @field_validator("master_key", "secret_key", "openai_api_key")
+    @field_validator("master_key", "secret_key", "openai_api_key", "metrics_key")
     @classmethod
     def refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

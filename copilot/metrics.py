@@ -14,13 +14,25 @@ INGEST_SECONDS = Histogram("omnicopilot_ingest_seconds", "Time to store one inge
                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 
-def render_metrics(stats: Iterable[ConnectorStats]) -> str:
+COUNTERS = ("received", "ingested", "duplicates", "rejected", "signature_failures")
+
+
+def render_metrics(stats: Iterable[ConnectorStats], *, with_tenants: bool) -> str:
+    """Without `with_tenants` (no metrics key configured) counters are summed per connector, so an open
+    endpoint does not tell who the customers of this deployment are."""
+    labels = ["tenant", "connector"] if with_tenants else ["connector"]
     families = {name: CounterMetricFamily(f"omnicopilot_connector_{name}", f"Connector {name.replace('_', ' ')}",
-                                          labels=["tenant", "connector"])
-                for name in ("received", "ingested", "duplicates", "rejected", "signature_failures")}
+                                          labels=labels)
+                for name in COUNTERS}
+    totals: dict[tuple[str, ...], dict[str, int]] = {}
     for row in stats:
+        key = (row.tenant_id, row.connector) if with_tenants else (row.connector,)
+        counts = totals.setdefault(key, dict.fromkeys(COUNTERS, 0))
+        for name in COUNTERS:
+            counts[name] += getattr(row, name)
+    for key, counts in totals.items():
         for name, family in families.items():
-            family.add_metric([row.tenant_id, row.connector], getattr(row, name))
+            family.add_metric(list(key), counts[name])
     text = "".join(generate_latest(_Fixed(list(families.values()))).decode())
     return text + generate_latest(REGISTRY).decode()
 

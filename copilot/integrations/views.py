@@ -1,6 +1,7 @@
 """Connector settings (admin), signed webhooks (vendors), and Prometheus metrics."""
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Annotated, Any
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from copilot.deps import AdminDep, IngestDep, ServicesDep, SessionDep
-from copilot.exceptions import BadRequest, NotFound
+from copilot.exceptions import BadRequest, NotFound, Unauthorized
 from copilot.integrations import base
 from copilot.integrations.imports import parse_with_importer
 from copilot.integrations.service import masked
@@ -100,6 +101,11 @@ async def webhook_handshake(tenant: str, name: str, request: Request, session: S
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(session: SessionDep, services: ServicesDep) -> Response:
-    return PlainTextResponse(render_metrics(services.hub.all_stats(session)),
+def metrics(request: Request, session: SessionDep, services: ServicesDep) -> Response:
+    key = services.settings.metrics_key
+    if key is not None:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), key.get_secret_value().encode()):
+            raise Unauthorized("metrics: send Authorization: Bearer <OMNICOPILOT_METRICS_KEY>")
+    return PlainTextResponse(render_metrics(services.hub.all_stats(session), with_tenants=key is not None),
                              media_type="text/plain; version=0.0.4")

@@ -50,5 +50,21 @@ def test_metrics_expose_connector_counters_and_ingest_latency(hook_factory, api)
     assert hook.post(body, forged).status_code == 401
     api.ingest("acme", [make_record()])
     text = api.client.get("/metrics").text
-    assert 'omnicopilot_connector_signature_failures_total{connector="generic",tenant="acme"} 1.0' in text
-    assert "omnicopilot_ingest_seconds" in text
+    # Open by default, so no tenant is named: counters are summed per connector.
+    assert 'omnicopilot_connector_signature_failures_total{connector="generic"} 1.0' in text
+    assert "acme" not in text and "omnicopilot_ingest_seconds" in text
+
+
+def test_metrics_with_a_key_name_tenants_and_refuse_callers_without_it(settings_factory) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    from copilot.main import create_app
+    from tests.conftest import Api
+
+    key = "metrics-key-for-tests-0123456789abcdef"
+    with TestClient(create_app(settings_factory(OMNICOPILOT_METRICS_KEY=key))) as client:
+        Api(client).ingest("acme", [make_record()])
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text
+        assert "omnicopilot_connector_received_total" in text and "omnicopilot_ingest_seconds" in text
