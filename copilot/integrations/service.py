@@ -32,6 +32,7 @@ from copilot.interactions.service import IngestResult, ingest, validate_record
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 600
+SIGNATURE_FAILED = "signature check failed"
 MASK = "********"
 COUNTERS = ("received", "ingested", "duplicates", "rejected", "signature_failures")
 
@@ -142,12 +143,16 @@ class ConnectorHub:
         from copilot.auth.models import Tenant
 
         connector = self.connectors.get(name)
-        if session.get(Tenant, tenant_id) is None or not isinstance(connector, base.WebhookConnector):
-            raise NotFound("no such tenant or webhook connector")
+        if not isinstance(connector, base.WebhookConnector):
+            raise NotFound("no such webhook connector")
+        # An unknown tenant, an unconfigured connector and a bad signature answer alike, so an outsider cannot
+        # tell which tenants exist or what they use.
+        if session.get(Tenant, tenant_id) is None:
+            raise Unauthorized(SIGNATURE_FAILED)
         settings = self.load_settings(session, tenant_id=tenant_id, name=name)
         if settings is None:
             self.bump(tenant_id=tenant_id, name=name, signature_failures=1, error="webhook not configured")
-            raise Unauthorized(f"the {name} connector is not configured for this tenant")
+            raise Unauthorized(SIGNATURE_FAILED)
         return connector, settings
 
     def handshake(self, session: Session, *, tenant_id: str, name: str,
@@ -163,7 +168,7 @@ class ConnectorHub:
             return check(request, settings)
         except base.SignatureError as err:
             self.bump(tenant_id=tenant_id, name=name, signature_failures=1, error=f"signature: {err}")
-            raise Unauthorized(f"signature check failed: {err}") from None
+            raise Unauthorized(SIGNATURE_FAILED) from None  # the reason is in the connector's health counters
 
     def receive(self, session: Session, *, tenant_id: str, name: str,
                 request: base.WebhookRequest) -> dict | tuple[int, str]:

@@ -147,11 +147,15 @@ def test_webhook_unconfigured_tenant_is_401(hook_factory) -> None:  # noqa: ANN0
     assert hook.deliveries() == []
 
 
-def test_webhook_unknown_tenant_or_connector_is_404(hook_factory) -> None:  # noqa: ANN001
+def test_webhook_unknown_tenant_answers_like_a_bad_signature(hook_factory) -> None:  # noqa: ANN001
     hook: Hook = hook_factory("generic", signing_secret=SECRET)
+    unconfigured: Hook = hook_factory("generic", tenant="quiet-co")
     body = body_of(make_record())
-    assert hook.client.post("/v1/webhooks/nobody/generic", content=body,
-                            headers=signed_headers(body)).status_code == 404
+    answers = [hook.client.post("/v1/webhooks/nobody/generic", content=body, headers=signed_headers(body)),
+               unconfigured.post(body, signed_headers(body)),
+               hook.post(body, signed_headers(body, secret="another-secret"))]
+    assert {(r.status_code, r.text) for r in answers} == {(answers[0].status_code, answers[0].text)}
+    assert answers[0].status_code == 401
     assert hook.client.post("/v1/webhooks/acme/nosuch", content=body,
                             headers=signed_headers(body)).status_code == 404
 
