@@ -30,6 +30,9 @@ class IdentityRef:
         return f"{self.kind}:{self.value}"
 
 
+MAX_IDENTITY_CHARS = 400
+
+
 def normalise_email(raw: str) -> str:
     value = raw.strip().lower()
     if not EMAIL_RE.match(value):
@@ -73,6 +76,8 @@ def normalise_external(source: str, raw: str) -> IdentityRef:
 
 def parse_identity(text: str, *, region: str) -> IdentityRef:
     """Parse `email:x`, `phone:+1...`, `twitter:danaw`, `ext:zendesk:39281` into a normalised ref."""
+    if len(text) > MAX_IDENTITY_CHARS:
+        raise IdentityError(f"identity: at most {MAX_IDENTITY_CHARS} characters")
     kind, sep, rest = text.strip().partition(":")
     if not sep or not rest.strip():
         raise IdentityError("identity must be written KIND:VALUE, e.g. email:dana@example.com")

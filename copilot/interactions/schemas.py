@@ -12,6 +12,9 @@ MAX_TEXT_CHARS = 100_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=365)
 OUT_OF_RANGE = "must lie between 1970-01-01 and one year from now"
+MAX_IDENTIFIERS = 20
+MAX_NETWORK_CHARS = 64
+MAX_IDENTIFIER_CHARS = 300
 DEFAULT_ROLE: dict[str, str] = {"inbound": "customer", "outbound": "agent", "internal": "agent"}
 
 
@@ -30,6 +33,17 @@ class CustomerBlock(BaseModel):
         # Source systems often send numeric ids; they are identifiers, not numbers.
         if isinstance(value, dict):
             return {k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in value.items()}
+        return value
+
+    @field_validator("handles", "external_ids")
+    @classmethod
+    def bounded(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_IDENTIFIERS:
+            raise ValueError(f"at most {MAX_IDENTIFIERS} entries")
+        for network, ident in value.items():
+            if not 0 < len(network) <= MAX_NETWORK_CHARS or len(ident) > MAX_IDENTIFIER_CHARS:
+                raise ValueError(f"names are 1 to {MAX_NETWORK_CHARS} characters, values at most "
+                                 f"{MAX_IDENTIFIER_CHARS}")
         return value
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""occurred_at: a time zone is required and dates are bounded; a bad date costs only its own record."""
+"""Bounds on what a record may say: occurred_at needs a time zone and a sane date, identifiers a sane length."""
 from __future__ import annotations
 
 import pytest
@@ -30,3 +30,20 @@ def test_an_offset_is_kept_as_the_same_moment(api: Api) -> None:
     found = api.resolve("dates-co", "email:ana@example.org")
     timeline = api.client.get(f"/v1/customers/{found['customer_id']}/timeline", headers=api.auth("dates-co", "agent"))
     assert timeline.json()["items"][0]["occurred_at"].startswith("2026-11-02T14:03:00")
+
+
+@pytest.mark.parametrize("customer", [
+    {"handles": {"twitter": "x" * 301}},
+    {"external_ids": {"crm" * 30: "1"}},
+    {"handles": {f"net{n}": "h" for n in range(21)}},
+    {"email": "a" * 400 + "@example.org"},
+])
+def test_identifiers_have_length_limits(api: Api, customer: dict) -> None:
+    result = api.ingest("dates-co", [make_record(customer=customer)])
+    assert result["created"] == 0 and "customer" in result["rejected"][0]["error"]
+
+
+def test_an_overlong_identity_lookup_is_a_400(api: Api) -> None:
+    resp = api.client.get("/v1/customers/resolve", params={"identity": "email:" + "a" * 500},
+                          headers=api.auth("dates-co", "agent"))
+    assert resp.status_code == 400 and "400 characters" in resp.json()["error"]["message"]
