@@ -1,6 +1,8 @@
 """Knowledge-base import over the API."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -9,6 +11,8 @@ class ArticleCreate(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     body: str = Field(min_length=1, max_length=1_000_000)
     url: str | None = Field(None, max_length=2000)
+    audience: Literal["public", "internal"] = Field(
+        "public", description="public: may be quoted to customers; internal: agent guidance, never pasted into a reply")
 
 
 class ArticlesCreate(BaseModel):

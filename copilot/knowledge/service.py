@@ -19,6 +19,9 @@ from copilot.knowledge.models import Article, Chunk
 
 KIND = "knowledge"
 CHUNK_WORDS = 160
+# public: may be quoted to customers; internal: agent guidance, shown to agents, never pasted into a reply.
+AUDIENCES = ("public", "internal")
+FRONT_MATTER = re.compile(r"\A---\s*\n(?P<head>.*?)\n---\s*\n", re.DOTALL)
 SUFFIXES = {".md", ".markdown", ".html", ".htm", ".txt", ".json"}
 
 
@@ -32,6 +35,12 @@ class ArticleIn:
     title: str
     body: str
     url: str | None = None
+    audience: str = "public"
+
+    def __post_init__(self) -> None:
+        if self.audience not in AUDIENCES:
+            raise KnowledgeError(f"{self.key}: audience must be one of {', '.join(AUDIENCES)}, "
+                                 f"not {self.audience!r}")
 
 
 class _TextExtractor(HTMLParser):
@@ -73,15 +82,29 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     return parser.title, re.sub(r"\n\s*\n+", "\n\n", text).strip()
 
 
-def read_articles(path: Path) -> Iterator[ArticleIn]:
-    """Articles from a file or every supported file below a directory."""
+def read_articles(path: Path, *, audience: str = "public") -> Iterator[ArticleIn]:
+    """Articles from a file or every supported file below a directory; `audience` unless an article says
+    otherwise (a JSON `audience` field, or `audience:` in a Markdown/text front matter)."""
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES) if path.is_dir() else [path]
     for file in files:
         yield from parse_article_file(file.name if not path.is_dir() else str(file.relative_to(path)),
-                                      file.read_bytes())
+                                      file.read_bytes(), audience=audience)
 
 
-def parse_article_file(key: str, data: bytes) -> Iterator[ArticleIn]:
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    """`---` delimited `key: value` lines at the top of a Markdown or text article, and the rest."""
+    m = FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    fields = {}
+    for line in m.group("head").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip().strip("'\"")
+    return fields, text[m.end():]
+
+
+def parse_article_file(key: str, data: bytes, *, audience: str = "public") -> Iterator[ArticleIn]:
     suffix = Path(key).suffix.lower()
     try:
         text = data.decode("utf-8-sig")
@@ -100,17 +123,21 @@ def parse_article_file(key: str, data: bytes) -> Iterator[ArticleIn]:
             if not isinstance(body, str) or not body.strip():
                 raise KnowledgeError(f"{key}[{n}].body: required text")
             title = str(item.get("title") or body.strip().splitlines()[0][:200])
-            yield ArticleIn(key=f"{key}#{item.get('id', n)}", title=title, body=body, url=item.get("url"))
+            yield ArticleIn(key=f"{key}#{item.get('id', n)}", title=title, body=body, url=item.get("url"),
+                            audience=str(item.get("audience") or audience))
         return
+    fields: dict[str, str] = {}
     if suffix in (".html", ".htm"):
         title, body = html_to_text(text)
     else:
+        fields, text = _front_matter(text)
         lines = text.strip().splitlines()
         title = lines[0].lstrip("#").strip() if lines else None
         body = text
     if not body.strip():
         raise KnowledgeError(f"{key}: empty article")
-    yield ArticleIn(key=key, title=title or Path(key).stem.replace("-", " "), body=body)
+    yield ArticleIn(key=key, title=fields.get("title") or title or Path(key).stem.replace("-", " "), body=body,
+                    url=fields.get("url") or None, audience=fields.get("audience") or audience)
 
 
 def chunk_text(body: str, *, words: int = CHUNK_WORDS) -> list[str]:
@@ -143,7 +170,7 @@ def import_articles(session: Session, store: VectorStore, *, tenant_id: str, art
             session.delete(old)
             session.flush()
         article = Article(id=new_id(), tenant_id=tenant_id, key=item.key, title=item.title[:500], url=item.url,
-                          body=item.body, updated_at=utcnow())
+                          body=item.body, audience=item.audience, updated_at=utcnow())
         session.add(article)
         session.flush()
         chunks = [Chunk(id=new_id(), tenant_id=tenant_id, article_id=article.id, ordinal=n, text=text)
@@ -159,7 +186,8 @@ def import_articles(session: Session, store: VectorStore, *, tenant_id: str, art
 def index_chunks(store: VectorStore, *, tenant_id: str, article: Article, chunks: list[Chunk]) -> None:
     if chunks:
         store.upsert(tenant=tenant_id, ids=[c.id for c in chunks], documents=[c.text for c in chunks],
-                     metadatas=[{"article_id": article.id, "title": article.title, "ordinal": c.ordinal}
+                     metadatas=[{"article_id": article.id, "title": article.title, "ordinal": c.ordinal,
+                                 "audience": article.audience or "public", "url": article.url or ""}
                                 for c in chunks], kind=KIND)
 
 
@@ -174,7 +202,11 @@ def reindex_all(session: Session, store: VectorStore) -> int:
 
 def search(store: VectorStore, *, tenant_id: str, embedding: list[float], limit: int = 3,
            max_distance: float = 1.2) -> list[Snippet]:
+    """The closest chunks, each with its article's title, url and audience (internal ones are agent guidance:
+    the reply writer never pastes them)."""
     hits = store.query(tenant=tenant_id, embedding=embedding, n_results=limit, kind=KIND)
     return [Snippet(source_type="knowledge", source_id=f"kb:{hit.id}", title=str(hit.metadata.get("title") or ""),
-                    text=hit.document, score=1.0 - float(hit.distance))
+                    text=hit.document, score=1.0 - float(hit.distance),
+                    audience="internal" if hit.metadata.get("audience") == "internal" else "public",
+                    url=str(hit.metadata.get("url") or "") or None)
             for hit in hits if hit.distance <= max_distance]

@@ -14,7 +14,8 @@ router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
 @router.post("", response_model=ArticlesImported)
 def add_articles(body: ArticlesCreate, principal: AdminDep, session: SessionDep,
                  services: ServicesDep) -> ArticlesImported:
-    articles = [ArticleIn(key=a.key or a.title, title=a.title, body=a.body, url=a.url) for a in body.articles]
+    articles = [ArticleIn(key=a.key or a.title, title=a.title, body=a.body, url=a.url, audience=a.audience)
+                for a in body.articles]
     return ArticlesImported(imported=import_articles(session, services.indexer.store, tenant_id=principal.tenant_id,
                                                      articles=articles))
 

@@ -71,3 +71,43 @@ def test_api_import_and_search_stays_in_the_tenant(api) -> None:  # noqa: ANN001
     hits = search(services.indexer.store, tenant_id="acme", embedding=vector, max_distance=10)
     assert hits and hits[0].title == "Lost or stolen packages"
     assert search(services.indexer.store, tenant_id="globex", embedding=vector, max_distance=10) == []
+
+
+def test_front_matter_and_json_audience_and_bad_audience() -> None:
+    md = b"---\naudience: internal\nurl: https://wiki.example.net/escalations\n---\n# Escalations\n\nCall the lead."
+    [article] = parse_article_file("escalations.md", md)
+    assert article.audience == "internal" and article.url == "https://wiki.example.net/escalations"
+    assert article.title == "Escalations" and "audience" not in article.body
+    data = json.dumps([{"id": "g1", "title": "Gift cards", "body": "Gift cards never expire.", "audience": "public"},
+                       {"id": "g2", "title": "Fraud", "body": "Check the ledger first."}]).encode()
+    public, default = parse_article_file("kb.json", data, audience="internal")
+    assert public.audience == "public" and default.audience == "internal"
+    with pytest.raises(KnowledgeError, match="audience"):
+        list(parse_article_file("kb.json", json.dumps([{"body": "x", "audience": "staff"}]).encode()))
+
+
+def test_api_audience_is_stored_indexed_and_returned_by_search(api) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from copilot.knowledge.models import Article
+    from copilot.knowledge.service import search
+
+    body = {"articles": [
+        {"key": "gc-public", "title": "Gift card balance", "url": "https://help.example.net/gift-cards",
+         "body": "You can check a gift card balance on the receipt or at any till."},
+        {"key": "gc-internal", "title": "Gift card fraud checks", "audience": "internal",
+         "body": "Before reissuing a gift card balance, check the ledger for duplicate activations."}]}
+    headers = api.auth("acme", "admin")
+    assert api.client.post("/v1/knowledge", json=body, headers=headers).json() == {"imported": 2}
+    bad = {"articles": [{"title": "x", "body": "y", "audience": "staff"}]}
+    assert api.client.post("/v1/knowledge", json=bad, headers=headers).status_code == 422
+
+    services = api.client.app.state.services
+    with services.db.session() as session:
+        stored = {a.key: a.audience for a in session.scalars(select(Article).where(Article.tenant_id == "acme"))}
+    assert stored == {"gc-public": "public", "gc-internal": "internal"}
+    vector = services.indexer.embedder.embed(["what is my gift card balance"])[0]
+    hits = {h.title: h for h in search(services.indexer.store, tenant_id="acme", embedding=vector, max_distance=10)}
+    assert hits["Gift card balance"].audience == "public"
+    assert hits["Gift card balance"].url == "https://help.example.net/gift-cards"
+    assert hits["Gift card fraud checks"].audience == "internal" and hits["Gift card fraud checks"].url is None

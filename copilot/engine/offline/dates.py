@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
@@ -32,7 +33,7 @@ DATE_PATTERNS = [
     # "Fri Dec 18", "October 9th, 2026", "Oct. 9"
     re.compile(rf"\b(?:(?P<wd>{_WEEKDAY_RE})\.?,?\s+)?(?P<mon>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}}){ORD}\b"
                rf"(?:,?\s+(?P<year>20\d\d))?", re.IGNORECASE),
-    # "9 October", "25 de junio", "20. juni", "1er mars"
+    # "9 October", "3 de agosto", "20. juni", "1er mars"
     re.compile(rf"\b(?:(?P<wd>{_WEEKDAY_RE})\.?,?\s+)?(?:the\s+)?(?P<day>\d{{1,2}})(?:{ORD}|\.|er)?\s+(?:of\s+|de\s+)?"
                rf"(?P<mon>{_MONTH_RE})\b\.?(?:,?\s+(?:de\s+)?(?P<year>20\d\d))?", re.IGNORECASE),
     # "Thu 10/22", "10/9", "4/22/2026"
@@ -74,6 +75,13 @@ def _safe(ref: datetime, year: int, month: int, day: int) -> datetime | None:
 
 def find_dates(text: str, ref: datetime) -> list[tuple[str, datetime | None, int, int]]:
     """(as written, resolved date or None, start, end) for each calendar date in `text`."""
+    if not any(ch.isdigit() for ch in text):
+        return []  # every date pattern has a day number
+    return list(_find_dates(text, ref))
+
+
+@lru_cache(maxsize=4096)
+def _find_dates(text: str, ref: datetime) -> tuple[tuple[str, datetime | None, int, int], ...]:
     found: list[tuple[str, datetime | None, int, int]] = []
     taken: list[tuple[int, int]] = []
     for pattern in DATE_PATTERNS:
@@ -93,7 +101,7 @@ def find_dates(text: str, ref: datetime) -> list[tuple[str, datetime | None, int
                 before = text[max(0, m.start() - 1):m.start()]
                 after = text[m.end():m.end() + 4]
                 if before in {"$", "/"} or re.match(r"\s?(min|sec|day|mo|h\b)", after):
-                    continue  # rates ("600/min") and fractions are not dates
+                    continue  # rates ("250/min") and fractions are not dates
                 month, day = int(g["m"]), int(g["d"])
                 year = int(g["y"]) if g.get("y") else _year_for(month, day, ref)
                 year = year + 2000 if year < 100 else year
@@ -102,7 +110,7 @@ def find_dates(text: str, ref: datetime) -> list[tuple[str, datetime | None, int
                 when = _safe(ref, int(g["iy"]), int(g["im"]), int(g["id"]))
             found.append((m.group().strip(), when, m.start(), m.end()))
             taken.append((m.start(), m.end()))
-    return sorted(found, key=lambda f: f[2])
+    return tuple(sorted(found, key=lambda f: f[2]))
 
 
 def _add_business_days(start: datetime, days: int) -> datetime:

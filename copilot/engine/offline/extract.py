@@ -1,367 +1,431 @@
-"""Pattern extractors: identifiers, amounts, dates, names, and what customers tried / agents promised."""
+"""Stage 2 of the card (DESIGN §3): declared extractors, one per fact kind, each a pattern plus a validator.
+
+Every extractor yields `Mention`s: the value alone ("$17.25", "Visa ending 5081", "ZX-1234"), its normalised
+key, the turn (so the speaker) and the sentence it came from (the evidence). Kinds of identifiers come from
+the words in front of them ("tracking", "claim", "Bestellung") or a conventional prefix ("RMA-", "INV-");
+a carrier tracking-number shape is a tracking number whatever word is near. Phone numbers are validated
+with `phonenumbers`, IMEIs and card-like numbers with the Luhn checksum.
+"""
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
 
 from copilot.engine.offline.dates import find_dates
-from copilot.engine.offline.text import Sentence
-from copilot.engine.schemas import HistoryItem
+from copilot.engine.offline.kinds import FactKind
+from copilot.engine.offline.segment import Turn
 
-# Keyword before an identifier -> the fact kind (checked nearest first, within the same clause).
-ID_KEYWORDS: list[tuple[str, str]] = [
-    (r"work[- ]?order|\bWO\b", "work_order"),
-    (r"tracking|waybill|shipment", "tracking_number"),
-    (r"\border|ordre|pedido|commande|bestellung|bestilling", "order_id"),
-    (r"\baccount|\bacct|\bcuenta|compte|konto|\bconta\b|customer (?:number|id)", "account_number"),
-    (r"booking|reservation|confirmation|\bPNR|record locator|itinerary|bookingnummer|reserva|réservation",
-     "booking_ref"),
-    (r"ticket|\bcase\b|incident|\bINC\b|sag|caso|dossier|vorgang", "ticket_id"),
-    (r"\bclaim|siniestro|reclamación|sinistre", "claim_number"),
-    (r"\bRMA|return auth|return label|return number", "rma"),
-    (r"invoice|\bbill\b|factura|facture|rechnung|faktura|fatura", "invoice_number"),
-    (r"\bmeter|medidor|zähler|compteur|måler", "meter"),
-    (r"policy|póliza|police|polizza|apólice", "policy_number"),
-    (r"serial|\bS/?N\b|IMEI|MAC", "serial_number"),
-    (r"model|modem|router|device|phone is|gateway|concentrator", "device"),
-    (r"dispute|chargeback|disputa", "dispute_id"),
-    (r"refund|reembolso|remboursement|erstattung|refundering|(?<!for )reference|\bref\b|referencia|référence|"
-     r"referencenummer|\bARN\b|approval|authori[sz]ation|\bauth\b", "reference"),
-    (r"\bMRN|patient|medical record", "patient_id"),
-    (r"transfer|payment|pago|paiement|zahlung|betaling", "payment_ref"),
-    (r"flight|vuelo|vol\b|flug|fly\b", "flight"),
-    (r"\bseats?\b|asiento|siège|sitz|plads", "seat"),
-    (r"version|release|build|firmware|hotfix|patch", "version"),
-]
-ID_KEYWORD_RES = [(re.compile(p, re.IGNORECASE), kind) for p, kind in ID_KEYWORDS]
+DATA = Path(__file__).parent / "data"
+
+
+@cache
+def patterns() -> dict[str, Any]:
+    return json.loads((DATA / "extract_patterns.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _keyword_res() -> list[tuple[re.Pattern[str], FactKind]]:
+    return [(re.compile(p, re.IGNORECASE), FactKind(k)) for p, k in patterns()["id_keywords"]]
+
+
+@cache
+def _compiled(name: str) -> re.Pattern[str]:
+    """Patterns built from the word lists, compiled once."""
+    if name == "card":
+        brands = _alternation(tuple(patterns()["card_brands"]))
+        return re.compile(rf"(?:(?P<brand>\b(?:{brands}))\s+(?:\w+\s+)?)?(?P<kw>{ENDING_KW})\s*(?:[:#]\s*)?"
+                          rf"(?P<digits>\d{{4}})\b", re.IGNORECASE)
+    if name == "device":
+        brands = _alternation(tuple(patterns()["device_brands"]))
+        model = r"[A-Z][\w+-]*|\d[\w-]*|One|Pro|Max|Plus|Mini|Ultra|Air|Lite"
+        return re.compile(rf"\b(?:{brands})(?!\w)(?:\s+(?:{model})){{0,3}}")
+    suffixes = _alternation(tuple(patterns()["org_suffixes"]))
+    prefixes = _alternation(tuple(patterns()["org_prefixes"]))
+    word = r"[A-Z][\w&'-]+"
+    return re.compile(rf"\b(?:{word}\s+){{1,3}}(?:{suffixes})\b|\b(?:{prefixes})\s+(?:{word})(?:\s+{word})?")
+
+
+def _alternation(words: tuple[str, ...] | list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
 
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-PHONE = re.compile(r"(?<![\w$.,/-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])"
+PHONE = re.compile(r"(?<![\w$.,/-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?![\w-])"
                    r"|(?<![\w$.,/-])\+\d{2}(?:[\s.-]?\d{2,4}){3,5}(?![\w-])")
 MASKED = re.compile(r"(?<!\w)(?:\*{2,}|[xX•]{2,})(?:[-\s*xX•]*)\d{2,4}\b")
-ENDING = re.compile(r"(?:(?P<what>\b[A-Z][\w-]*(?:\s[a-z]+)?|\b(?:card|line|account|number|phone|kort|tarjeta|"
-                    r"carte|karte|cartão)\w*)\s+)?(?P<kw>ending(?: in)?|ends in|last (?:4|four)(?: digits)?(?: of)?|"
-                    r"slutter på|terminad[ao] en|terminant par|endend auf|final|que termina en|terminado em)"
-                    r"\s*(?:[:#]\s*)?(?P<digits>\d{4})\b", re.IGNORECASE)
+ENDING_KW = (r"ending(?: in)?|ends in|last (?:4|four)(?: digits)?(?: of)?|slutter på|terminad[ao] en|que termina en|"
+             r"terminant par|se terminant par|endend (?:auf|mit)|mit endung|terminado em|final")
+CURRENCY = r"(?:US|CA|AU|NZ|R|S|HK|A|C)?[$€£¥₹]"
+CODES = r"USD|EUR|GBP|DKK|SEK|NOK|CHF|MXN|BRL|CAD|AUD|JPY|INR|PLN"
+NUMBER = r"\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+UNIT = r"(?:\s?(?:/|per\s|a\s|an\s|each\s)(?:mo|month|day|night|yr|year|week|hour|hr|min|seat|user|person|line)\b)?"
 AMOUNT = re.compile(
-    r"(?:(?:US|CA|AU|NZ|R)?[$€£¥]\s?\d[\d,]*(?:\.\d{1,2})?|\b(?:USD|EUR|GBP|DKK|SEK|NOK|CHF|MXN|BRL)\s?\d[\d.,]*\d"
-    r"|\b\d[\d.,]*\d?\s?(?:kr\.?|DKK|SEK|NOK|EUR|USD|GBP|CHF|euros?|dollars|pesos|reais|€)(?!\w))"
-    r"(?:\s?(?:/|per\s|a\s|an\s)(?:mo|month|day|night|yr|year|week|hour|hr|min)\b)?")
-RATE = re.compile(r"\b\d[\d,]*\s?(?:/|per\s)(?:min|minute|sec|second|s|hour|hr|day)\b(?!\w)")
-# alphanumeric code: letters and digits together (WO-551207, acct_3Fq92Lk, SB8200, QK7M2D, TG-A7730512)
-CODE = re.compile(r"(?<![\w@./-])(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_./-]*[A-Za-z0-9](?![\w@-])"
-                  r"(?:/\d+[A-Z]\b)*")
-CAPS_CODE = re.compile(r"(?<![\w-])[A-Z]{2,}(?:[-_][A-Z0-9]{2,})+(?![\w-])|(?<![\w-])[B-DF-HJ-NP-TV-Z]{3,6}(?![\w-])")
-LONG_NUMBER = re.compile(r"(?<![\w$.,/-])\d{5,}(?:[- ]\d{2,})*(?![\w.,]?\d)|(?<![\w$.,/-])\d{2,6}(?:[- ]\d{2,6}){2,}"
-                         r"(?![\w-])|(?<![\w$.,/-])\d{3,}-\d{3,}(?![\w-])")
+    rf"(?:(?<![\w$€£])(?:{CURRENCY})\s?(?:{NUMBER})(?![\d])|\b(?:{CODES})\s?(?:{NUMBER})(?!\d)"
+    rf"|(?<![\w.,])(?:{NUMBER})\s?(?:€|kr\.?|(?:{CODES})\b|euros?\b|dollars?\b|pesos\b|reais\b))" + UNIT)
+CODE = re.compile(r"(?<![\w@./#-])(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_./-]*[A-Za-z0-9](?![\w@-])"
+                  r"(?:/[A-Z]{2,4}\b)?")
+LETTER_CODE = re.compile(r"(?<![\w-])[A-Z]{5,8}(?![\w-])")
+LONG_NUMBER = re.compile(r"(?<![\w$€£.,/-])\d{4,}(?:[- ]\d{2,})*(?![\w.,]?\d)"
+                         r"|(?<![\w$€£.,/-])\d{2,6}(?:[- ]\d{2,6}){2,}(?![\w-])"
+                         r"|(?<![\w$€£.,/-])\d{2,}-\d{3,}(?:/[A-Z]{2,4})?(?![\w-])")
 ISO_DATE = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d")
-VERSION = re.compile(r"(?<![\w.])\d{1,4}\.\d{1,2}\.\d{1,3}(?![\w.]?\d)")
+VERSION = re.compile(r"(?<![\w.])v?\d{1,4}\.\d{1,2}(?:\.\d{1,3})+(?![\w.]?\d)")
 FLIGHT = re.compile(r"(?<![\w-])[A-Z]{2}\s?\d{2,4}(?![\w-])")
-SEAT = re.compile(r"(?<![\w/])\d{1,2}[A-K](?:/\d{1,2}[A-K])+(?![\w/])")
-ADDRESS = re.compile(r"\b\d{1,5}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|"
-                     r"Blvd|Boulevard|Ln|Lane|Ct|Court|Way|Pl|Place|Pkwy|Parkway|Ter|Terrace|Cir|Circle|Hwy|Highway|"
-                     r"Loop|Trail|Sq|Square)\b\.?(?:,?\s*(?:Apt|Unit|Suite|Ste|#)\.?\s*\w+)?")
-POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b|(?<=\b[A-Z]{2}\s)\d{5}(?:-\d{4})?\b")
+UPS = re.compile(r"\b1Z[0-9A-Z]{16}\b")
+ADDRESS = re.compile(r"\b\d{1,5}\s+(?:[NSEW]{1,2}\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Dr|"
+                     r"Drive|Blvd|Boulevard|Ln|Lane|Ct|Court|Way|Pl|Place|Pkwy|Parkway|Ter|Terrace|Cir|Circle|Hwy|"
+                     r"Highway|Loop|Trail|Sq|Square|Walk)\b\.?(?:,?\s*(?:Apt|Unit|Suite|Ste|#)\.?\s*\w+)?")
 PERSON = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Prof|Sr|Sra|Mme|Herr|Frau)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
-ORG = re.compile(r"\b(?:[A-Z][A-Za-z&'-]+\s+){1,3}(?:Inc|LLC|Ltd|Bank|Loans|Mortgage|Heating|Plumbing|Pharmacy|"
-                 r"Suites|Hotel|Inn|Airlines|Airways|Insurance|Credit Union|Savings|Repair|Clinic|Hospital|"
-                 r"Electric|Energy|Motors|Auto|Roofing|Realty|Properties|Apartments|Dental|Medical|Imaging|"
-                 r"Rentals?|Rent-A-Car|Body Shop|Collision|Movers|Storage|Services)\b")
-CAPS_NAME = re.compile(r"\b[A-Z]{3,}(?:\s+[A-Z]{2,}){1,3}\b")
-DEVICE = re.compile(r"\b(?:iPhone|iPad|MacBook|Apple Watch|AirPods|Galaxy|Pixel|Surface|ThinkPad|Kindle|Echo|"
-                    r"PlayStation|Xbox|Switch|Roku|Chromecast|Arris|SURFboard|Surfboard|Netgear|Nighthawk|Orbi|eero|"
-                    r"Linksys|TP-Link|Motorola|Inogen|ResMed|Fitbit|Garmin|Nest|Ring|Sonos|Dyson|Tesla|"
-                    # vehicles: a rental, a claim or a repair is about a car as much as a phone
-                    r"Toyota|Honda|Ford|Chevrolet|Chevy|Nissan|Hyundai|Kia|Subaru|Mazda|Volkswagen|BMW|Audi|"
-                    r"Mercedes(?:-Benz)?|Jeep|Dodge|Volvo|Lexus|Acura|Peugeot|Renault|Skoda|Fiat)"
-                    r"(?:\s+(?:[A-Z][\w-]*|\d[\w-]*|One|Pro|Max|Plus|Mini|Ultra|Air|Lite)){0,3}")
-NOT_IDS = re.compile(r"^(?:\d+(?:am|pm|st|nd|rd|th|k|x|s|gb|mb|kb|tb|mbps|gbps|ghz|mhz|min|mins|hrs?|ms|sec|"
-                     r"dbmv|db|lbs?|kg|mg|ft|in|mm|cm|km|mi|mph|kwh|kw|w|v|p|hz|yo|yr|yrs|mo|h|d|m)|"
-                     r"[a-z]+\d|mp3|mp4|4g|5g|3g|covid-19|wi-fi|2fa|24/7|a1|b2b|p1|p2|p3|t3|t4|mp\d|\d+p)$",
+CAPS_NAME = re.compile(r"\b[A-Z]{3,}(?:\s+[A-Z]{3,}){1,3}\b")
+NOT_IDS = re.compile(r"^(?:\d+(?:am|pm|st|nd|rd|th|er|e|k|x|s|gb|mb|kb|tb|mbps|gbps|ghz|mhz|min|mins|hrs?|ms|sec|"
+                     r"dbmv|db|lbs?|kg|mg|ft|in|mm|cm|km|mi|mph|kwh|kw|w|v|p|hz|yo|yr|yrs|mo|h|d|m|pcs?|gems?)|"
+                     r"[a-z]+\d|mp3|mp4|4g|5g|3g|covid-19|wi-fi|2fa|24/7|b2b|p\d|t\d|\d+p|\d+-[a-z]+)$",
                      re.IGNORECASE)
-COMMON_CAPS = {"USPS", "UPS", "DHL", "SMS", "PDF", "FYI", "TBD", "BTW", "HTTP", "WWW", "NYC", "PST", "CST", "EST",
-               "MST", "PDT", "CDT", "EDT", "UTC", "GMT", "CT", "PT", "ET", "DM", "TV", "ID", "PM", "AM", "MRI", "CSR",
-               "MMS", "ETA", "OK", "ASAP", "LOL", "WTF", "OMG", "THX", "PLS", "PLZ", "TBH", "IMO", "DNS", "VPN", "LTE",
-               "SSN", "DOB", "ACH", "APR", "ATM", "PIN", "CVV", "SSL", "URL", "API", "CEO", "VP", "HR", "IT", "QA",
-               "FAQ", "RSVP", "NW", "NE", "SW", "SE", "DMV", "IRS", "BBB", "FCC", "FTC", "CFPB", "HVAC", "LCD", "LED",
-               "USB", "HDMI", "DVR", "GPS", "SIM", "MFA", "SSO", "CRM", "XL", "XXL", "XS", "NPS", "KYC", "AML", "CC",
-               "BCC", "TX", "NY", "CA", "FL", "WA", "MN", "WTH", "SMH", "PPS", "TSA", "DDS", "RN", "MD", "PHD",
-               "SHS", "STS", "DSL", "PNR", "NSF", "ACT", "TSB"}
+FILE_NAME = re.compile(r"\.(jpe?g|png|gif|heic|pdf|docx?|csv|xlsx?|txt|mp4|mov|zip)$", re.IGNORECASE)
+PHONE_WORDS = re.compile(r"phone|call|text|tel\b|mobile|cell|line|number on|tlf|teléfono|téléphone|telefon|celular",
+                         re.IGNORECASE)
 
 
 @dataclass
-class RawFact:
-    kind: str
+class Mention:
+    kind: FactKind
     value: str
-    item: HistoryItem
-    pos: int  # position in the item's text, for "not X" corrections
-    strength: float  # how useful at a glance (ids high, dates low)
-    key: str = field(default="")  # normalised value for dedupe
-    rejected: bool = False
+    key: str  # normalised for comparison: lower-case letters and digits
+    turn: Turn
+    evidence: str  # the sentence (or line) it came from
+    start: int
+    end: int
+    strength: float  # how useful at a glance
+    labelled: bool = False  # a keyword or prefix named its kind
+    negated: bool = False  # "not X", "instead of X": the speaker rejects this value
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def speaker(self) -> str:
+        return self.turn.role
 
 
 def norm_key(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.lower())
 
 
-def _kind_before(text: str, start: int, default: str) -> str:
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def amount_key(value: str) -> str:
+    """"€93.00" and "93,00 €" and "EUR 93" share a key: currency-free number with two decimals."""
+    num = re.search(NUMBER, value)
+    if not num:
+        return norm_key(value)
+    raw = num.group().replace(" ", "")
+    m = re.fullmatch(r"(.*?)[.,](\d{1,2})", raw)
+    whole, cents = (m.group(1), m.group(2)) if m else (raw, "00")
+    whole = re.sub(r"[.,]", "", whole)
+    return f"{int(whole or 0)}.{cents.ljust(2, '0')}"
+
+
+def _kind_before(text: str, start: int) -> FactKind | None:
+    """The kind named by the nearest keyword before `start`, within the same clause."""
     window = text[max(0, start - 48):start]
     window = re.split(r"[.!?\n;]|\band\b|,\s(?=[A-Z])", window)[-1]
-    best: tuple[int, str] | None = None
-    for pattern, kind in ID_KEYWORD_RES:
+    best: tuple[int, FactKind] | None = None
+    for pattern, kind in _keyword_res():
         for m in pattern.finditer(window):
             if best is None or m.end() > best[0]:
                 best = (m.end(), kind)
-    return best[1] if best else default
+    return best[1] if best else None
 
 
-def _kind_of_prefix(value: str) -> str | None:
-    """"RMA-55310", "INV-22871", "CLM-26-0831447": the letters in front of an id name its kind."""
-    prefix = re.match(r"[A-Za-z]{2,5}(?=[-_]?\d)", value)
+def _kind_of_prefix(value: str) -> FactKind | None:
+    prefix = re.match(r"[A-Za-z]{1,5}(?=[-_]?\d)", value)
     if not prefix:
         return None
-    return PREFIX_KINDS.get(prefix.group().upper())
+    kind = patterns()["prefix_kinds"].get(prefix.group().upper())
+    return FactKind(kind) if kind else None
 
 
-PREFIX_KINDS = {"WO": "work_order", "RMA": "rma", "INV": "invoice_number", "CLM": "claim_number",
-                "ORD": "order_id",
-                "TKT": "ticket_id", "CASE": "ticket_id", "INC": "ticket_id", "DSP": "dispute_id",
-                "POL": "policy_number",
-                "ACCT": "account_number", "ACC": "reference", "REF": "reference", "SN": "serial_number"}
+def _negated(text: str, start: int) -> bool:
+    before = text[max(0, start - 16):start].lower()
+    return bool(re.search(r"\b(?:not|instead of|rather than|n[ãa]o|nicht|pas|ikke|no es)\s*[,:-]?\s*"
+                          r"(?:it'?s\s+|it is\s+|the\s+)?$", before))
 
 
-def _rejected_by_correction(text: str, start: int, end: int) -> bool:
-    """"it's 4471 not 4417", "not 9100447216", "instead of X": the id after `not` was a mistake."""
-    before = text[max(0, start - 14):start].lower()
-    after = text[end:end + 30].lower()
-    if re.search(r"\b(not|no|instead of|rather than|wrong|ikke|nicht|pas|no es)\s*[,:-]?\s*(it's\s+|it is\s+)?$",
-                 before):
-        return True
-    return bool(re.match(r"\??\s*[-–,]?\s*(no|nope|wrong|incorrect|that's wrong|that is wrong)\b", after)
-                and re.search(r"\?", text[end:end + 3]))
+def _sentence_at(turn: Turn, start: int) -> str:
+    """The sentence of the turn's text around `start` (the evidence of a mention)."""
+    text = turn.text
+    lo = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), text.rfind("! ", 0, start),
+             text.rfind("? ", 0, start))
+    hi_candidates = [i for i in (text.find(". ", start), text.find("\n", start), text.find("! ", start),
+                                 text.find("? ", start)) if i != -1]
+    hi = min(hi_candidates) + 1 if hi_candidates else len(text)
+    return text[lo + 1 if lo >= 0 else 0:hi].strip()
 
 
-def _spans_overlap(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
-    return any(span[0] < e and s < span[1] for s, e in taken)
+# value, start, end, kind (None: from the context), strength, labelled
+Found = tuple[str, int, int, FactKind | None, float, bool]
 
 
-def extract_identifiers(item: HistoryItem, text: str) -> list[RawFact]:
-    """Every identifier-like value in one item's searchable text, with its kind."""
-    out: list[RawFact] = []
-    taken: list[tuple[int, int]] = []
+@dataclass(frozen=True)
+class Extractor:
+    """One declared extractor: what it finds (`find`) and the kind it yields when the context names none."""
 
-    def add(kind: str, value: str, start: int, end: int, strength: float) -> None:
-        value = value.strip(" .,;:")
-        if not value or len(value) > 200:
-            return
-        out.append(RawFact(kind, value, item, start, strength, norm_key(value),
-                           rejected=_rejected_by_correction(text, start, end)))
-        taken.append((start, end))
+    name: str
+    default: FactKind
+    find: Callable[[str], Iterator[Found]]
 
+
+def _emails(text: str) -> Iterator[Found]:
     for m in EMAIL.finditer(text):
-        add("email", m.group(), m.start(), m.end(), 0.55)
-    for m in ENDING.finditer(text):
-        what = (m.group("what") or "").strip()
-        if what.lower() in {"the", "a", "your", "my", "is", "it", "and", "was"}:
-            what = ""
-        value = f"{what} {m.group('kw')} {m.group('digits')}".strip()
-        add("last4", value, m.start(), m.end(), 0.75)
+        yield m.group(), m.start(), m.end(), FactKind.EMAIL, 0.5, True
+
+
+def _card_endings(text: str) -> Iterator[Found]:
+    for m in _compiled("card").finditer(text):
+        brand = m.group("brand")
+        value = f"{brand} ending {m.group('digits')}" if brand else f"ending {m.group('digits')}"
+        if brand and brand[0].islower() and brand.lower() in {"card", "account", "line"}:
+            value = f"{brand} ending {m.group('digits')}"
+        yield value, m.start(), m.end(), FactKind.LAST4, 0.8, True
+
+
+def _masked(text: str) -> Iterator[Found]:
     for m in MASKED.finditer(text):
-        if not _spans_overlap(m.span(), taken):
-            add("masked_number", m.group(), m.start(), m.end(), 0.6)
+        yield m.group(), m.start(), m.end(), FactKind.MASKED_NUMBER, 0.6, True
+
+
+def _imei(text: str) -> Iterator[Found]:
+    for m in re.finditer(r"(?<!\d)\d{15}(?!\d)", text):
+        near = text[max(0, m.start() - 30):m.start()]
+        if luhn_ok(m.group()) or re.search(r"IMEI", near, re.IGNORECASE):
+            yield m.group(), m.start(), m.end(), FactKind.IMEI, 1.0 if luhn_ok(m.group()) else 0.7, True
+
+
+def _tracking_shapes(text: str) -> Iterator[Found]:
+    for m in UPS.finditer(text):
+        yield m.group(), m.start(), m.end(), FactKind.TRACKING_NUMBER, 1.0, True
+
+
+def _amounts(text: str) -> Iterator[Found]:
     for m in AMOUNT.finditer(text):
-        if _spans_overlap(m.span(), taken):
+        value = m.group().strip()
+        if not re.search(r"\d", value):
             continue
-        add("amount", amount_with_context(text, m.start(), m.end()), m.start(), m.end(), 0.5)
-        out[-1].key = norm_key(m.group())
+        before = text[max(0, m.start() - 1):m.start()]
+        if before in {"#", "/"}:
+            continue
+        end = m.start() + len(m.group().rstrip())
+        # "$12 setup fee", "$8 credit": up to three words after it when they end in what it is
+        after = re.match(r"(?:\s+[^\W\d_][\w-]*){1,3}", text[end:end + 40])
+        if after:
+            words = after.group().split()
+            nouns = set(patterns()["money_nouns"])
+            last = max((i for i, w in enumerate(words) if w.lower() in nouns), default=-1)
+            if last >= 0:
+                value = value + " " + " ".join(words[:last + 1])
+                end = end + len(" ".join(after.group().split()[:last + 1])) + 1
+        yield value, m.start(), end, FactKind.AMOUNT, 0.75, True
+
+
+def _versions(text: str) -> Iterator[Found]:
     for m in VERSION.finditer(text):
-        if not _spans_overlap(m.span(), taken):
-            add("version", m.group(), m.start(), m.end(), 0.6)
+        if re.search(r"\d{1,2}\.\d{1,2}\.\d{2,4}$", m.group()) and not re.search(r"version|v\d|ios|android|build",
+                                                                               text[max(0, m.start() - 20):m.end()],
+                                                                               re.IGNORECASE):
+            continue  # a date written 1.12.2026
+        yield m.group(), m.start(), m.end(), FactKind.VERSION, 0.55, True
+
+
+def _phones(text: str) -> Iterator[Found]:
     for m in PHONE.finditer(text):
-        if _spans_overlap(m.span(), taken):
+        kind = _kind_before(text, m.start())
+        digits = re.sub(r"\D", "", m.group())
+        if kind is not None and kind not in {FactKind.DEVICE}:
+            yield m.group(), m.start(), m.end(), kind, 0.9, True
             continue
-        kind = _kind_before(text, m.start(), "phone")
-        add(kind if kind in {"account_number", "order_id", "ticket_id", "claim_number", "policy_number",
-                             "reference", "tracking_number"} else "phone", m.group(), m.start(), m.end(), 0.6)
-    for m in SEAT.finditer(text):
-        if not _spans_overlap(m.span(), taken):
-            add("seat", m.group(), m.start(), m.end(), 0.55)
+        ok = False
+        for region in ("US", "GB", "DE", "FR", "ES", "PT", "BR", "DK"):
+            try:
+                parsed = phonenumbers.parse(m.group(), region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(parsed) and (phonenumbers.is_valid_number(parsed)
+                                                           or "555" in digits[-7:-4]):
+                ok = True
+                break
+        if ok:
+            yield m.group(), m.start(), m.end(), FactKind.PHONE, 0.5, True
+        elif len(digits) >= 7:
+            yield m.group(), m.start(), m.end(), None, 0.8, False
+
+
+def _codes(text: str) -> Iterator[Found]:
     for m in CODE.finditer(text):
         value = m.group()
-        if _spans_overlap(m.span(), taken) or NOT_IDS.match(value) or len(value) < 4:
+        if NOT_IDS.match(value) or len(value) < 4 or FILE_NAME.search(value):
             continue
-        if re.search(r"\.(jpe?g|png|gif|heic|pdf|docx?|csv|xlsx?|txt|mp4|mov|zip)$", value, re.IGNORECASE):
-            continue  # attachment names
-        if re.fullmatch(r"\d+-[a-z]+", value) or re.search(r"\d(?:am|pm)\b", value, re.IGNORECASE):
-            continue  # "4-way", "2-step", time ranges such as "8am-12pm"
-        if re.fullmatch(r"[\d/.:-]+", value) or re.fullmatch(r"\d{1,2}[:.]\d{2}(?:am|pm)?", value, re.IGNORECASE):
+        if re.search(r"\d(?:am|pm)\b", value, re.IGNORECASE) or re.fullmatch(r"[\d/.:-]+", value):
             continue
-        if re.fullmatch(r"[A-Za-z]+-\d{1,2}", value) and value.split("-")[0].lower() in {"covid", "day", "step"}:
+        if re.fullmatch(r"[a-z]{3,}\d{1,2}", value) or re.fullmatch(r"\d{1,2}[:.]\d{2}(?:am|pm)?", value, re.I):
             continue
         letters = sum(ch.isalpha() for ch in value)
         digits = sum(ch.isdigit() for ch in value)
-        if re.fullmatch(r"[a-z]{3,}\d{1,2}", value):  # words with a digit stuck on ("bob12")
+        strength = 1.0 if ("-" in value or "_" in value or digits >= 4) else 0.8
+        if value.lower() == value and "-" not in value and "_" not in value:
+            strength = 0.5  # lower-case words with digits are rarely references
+        if letters > 6 and digits <= 1:
             continue
-        strength = 1.0 if ("-" in value or "_" in value or digits >= 4) else 0.85
-        if letters > 0 and digits > 0 and value.lower() == value and "_" not in value and "-" not in value:
-            strength = 0.6  # lower-case handles and words with digits are rarely references
-        kind = _kind_of_prefix(value) or _kind_before(text, m.start(), "reference")
-        if kind == "reference" and re.match(r"[A-Z]{1,3}\d{2,5}[A-Z]?$", value):
-            kind = "device" if digits >= 3 else "reference"
-        add(kind, value, m.start(), m.end(), strength)
+        kind = _kind_of_prefix(value) or _kind_before(text, m.start())
+        if kind is None and re.fullmatch(r"[A-Z]{1,3}\d{2,5}[A-Z]?", value) and digits >= 3:
+            kind = FactKind.DEVICE  # model numbers: "QN7300", "XR500"
+            strength = 0.6
+        yield value, m.start(), m.end(), kind, strength, kind is not None
+
+
+def _letter_codes(text: str) -> Iterator[Found]:
+    """Letter-only codes count only right after a keyword that names them ("booking code QWERTZ")."""
+    common = set(patterns()["common_caps"])
+    for m in LETTER_CODE.finditer(text):
+        kind = _kind_before(text, m.start())
+        window = text[max(0, m.start() - 24):m.start()].lower()
+        keyword = re.search(r"code|ref|locator|pnr|number|#|:", window)
+        if kind in {FactKind.BOOKING_REF, FactKind.REFERENCE} and keyword and m.group() not in common:
+            yield m.group(), m.start(), m.end(), kind, 0.9, True
+
+
+def _numbers(text: str) -> Iterator[Found]:
     for m in LONG_NUMBER.finditer(text):
-        value = m.group()
-        if _spans_overlap(m.span(), taken) or re.fullmatch(r"(19|20)\d\d", value) or ISO_DATE.fullmatch(value):
+        value = m.group().strip()
+        if re.fullmatch(r"(19|20)\d\d", value) or ISO_DATE.fullmatch(value):
             continue
-        if re.fullmatch(r"\d{5}", value) and re.search(r"\b[A-Z]{2}\s$", text[max(0, m.start() - 4):m.start()]):
-            add("postcode", value, m.start(), m.end(), 0.45)
+        state_code = re.search(r"\b[A-Z]{2}\s$", text[max(0, m.start() - 3):m.start()])
+        if re.fullmatch(r"\d{5}(?:-\d{4})?", value) and state_code:
+            continue  # a postcode after a state code ("CA 90210")
+        digits = re.sub(r"\D", "", value)
+        if len(digits) < 5 and not re.search(r"[-/]", value):
             continue
-        kind = _kind_before(text, m.start(), "reference")
-        digits_only = re.sub(r"\D", "", value)
-        if kind == "reference" and re.fullmatch(r"1?[2-9]\d\d[2-9]\d{6}", digits_only):
-            kind = "phone"  # an unlabelled valid North American number, e.g. in a contact form
-        add(kind, value, m.start(), m.end(), 0.6 if kind == "phone" else 0.95)
+        after = text[m.end():m.end() + 6].lower()
+        if re.match(r"\s?(kwh|kw|km|mi|miles|gb|mb|gems?|points|pts|pieces|pcs|items|mg|ml)\b", after):
+            continue  # quantities, not ids
+        kind = _kind_before(text, m.start())
+        if kind is None and re.fullmatch(r"1?[2-9]\d\d[2-9]\d{6}", digits) and len(digits) in (10, 11):
+            kind = FactKind.PHONE
+        yield value, m.start(), m.end(), kind, 0.5 if kind == FactKind.PHONE else 0.9, kind is not None
+
+
+def _flights(text: str) -> Iterator[Found]:
     for m in FLIGHT.finditer(text):
-        if _spans_overlap(m.span(), taken):
-            continue
-        if re.search(r"(flight|flying|fly|vuelo|vol|flug|fly|on|to)\s*$", text[max(0, m.start() - 12):m.start()],
-                     re.IGNORECASE) and not NOT_IDS.match(m.group().replace(" ", "")):
-            add("flight", m.group(), m.start(), m.end(), 0.7)
-    for m in RATE.finditer(text):
-        if not _spans_overlap(m.span(), taken):
-            add("limit", m.group(), m.start(), m.end(), 0.45)
-    for m in CAPS_CODE.finditer(text):
-        value = m.group()
-        if _spans_overlap(m.span(), taken) or value in COMMON_CAPS or len(value) < 3 or NOT_IDS.match(value):
-            continue
-        add(_kind_before(text, m.start(), "code"), value, m.start(), m.end(), 0.5)
+        if re.search(r"(flight|flying|vuelo|vol|flug|voo)\s*$", text[max(0, m.start() - 12):m.start()], re.I):
+            yield m.group(), m.start(), m.end(), FactKind.FLIGHT, 0.7, True
+
+
+def _addresses(text: str) -> Iterator[Found]:
     for m in ADDRESS.finditer(text):
-        if not _spans_overlap(m.span(), taken):
-            add("address", m.group(), m.start(), m.end(), 0.55)
-    for m in POSTCODE.finditer(text):
-        if not _spans_overlap(m.span(), taken):
-            add("postcode", m.group(), m.start(), m.end(), 0.4)
-    for m in DEVICE.finditer(text):
-        if not _spans_overlap(m.span(), taken) and len(m.group()) > 4:
-            add("device", m.group(), m.start(), m.end(), 0.55)
+        yield m.group(), m.start(), m.end(), FactKind.ADDRESS, 0.5, True
+
+
+def _devices(text: str) -> Iterator[Found]:
+    for m in _compiled("device").finditer(text):
+        if len(m.group()) > 3:
+            yield m.group(), m.start(), m.end(), FactKind.DEVICE, 0.55, True
+
+
+def _people(text: str) -> Iterator[Found]:
     for m in PERSON.finditer(text):
-        add("person", m.group(), m.start(), m.end(), 0.4)
-    for m in ORG.finditer(text):
-        if not _spans_overlap(m.span(), taken):
-            add("organisation", m.group(), m.start(), m.end(), 0.45)
+        yield m.group(), m.start(), m.end(), FactKind.PERSON, 0.4, True
+
+
+def _organisations(text: str) -> Iterator[Found]:
+    for m in _compiled("org").finditer(text):
+        yield m.group(), m.start(), m.end(), FactKind.ORGANISATION, 0.5, True
+    common = set(patterns()["common_caps"])
     for m in CAPS_NAME.finditer(text):
-        value = m.group()
-        words = value.split()
-        if _spans_overlap(m.span(), taken) or any(w in COMMON_CAPS for w in words) or len(value) < 8:
+        words = m.group().split()
+        if any(w in common for w in words) or not all(re.search(r"[AEIOUY]", w) for w in words):
             continue
-        if not all(re.search(r"[AEIOUY]", w) for w in words):
+        yield m.group(), m.start(), m.end(), FactKind.ORGANISATION, 0.35, True
+
+
+EXTRACTORS: list[Extractor] = [
+    Extractor("email", FactKind.EMAIL, _emails),
+    Extractor("card_ending", FactKind.LAST4, _card_endings),
+    Extractor("masked", FactKind.MASKED_NUMBER, _masked),
+    Extractor("imei", FactKind.IMEI, _imei),
+    Extractor("tracking_shape", FactKind.TRACKING_NUMBER, _tracking_shapes),
+    Extractor("amount", FactKind.AMOUNT, _amounts),
+    Extractor("version", FactKind.VERSION, _versions),
+    Extractor("phone", FactKind.PHONE, _phones),
+    Extractor("code", FactKind.REFERENCE, _codes),
+    Extractor("letter_code", FactKind.BOOKING_REF, _letter_codes),
+    Extractor("number", FactKind.REFERENCE, _numbers),
+    Extractor("flight", FactKind.FLIGHT, _flights),
+    Extractor("address", FactKind.ADDRESS, _addresses),
+    Extractor("device", FactKind.DEVICE, _devices),
+    Extractor("person", FactKind.PERSON, _people),
+    Extractor("organisation", FactKind.ORGANISATION, _organisations),
+]
+
+
+def extract_turn(turn: Turn) -> list[Mention]:
+    """Every value in one turn, the first extractor to claim a span wins."""
+    text = turn.text
+    out: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    for ex in EXTRACTORS:
+        for value, start, end, kind, strength, labelled in ex.find(text):
+            value = value.strip(" .,;:")
+            if not value or len(value) > 120 or any(start < e and s < end for s, e in taken):
+                continue
+            resolved = kind or ex.default
+            key = amount_key(value) if resolved == FactKind.AMOUNT else norm_key(value)
+            if resolved == FactKind.LAST4:
+                key = "last4:" + key[-4:]
+            out.append(Mention(resolved, value, key, turn, _sentence_at(turn, start), start, end, strength,
+                               labelled, _negated(text, start)))
+            taken.append((start, end))
+    for written, when, start, end in find_dates(text, turn.item.occurred_at):
+        if any(start < e and s < end for s, e in taken):
             continue
-        add("merchant", value, m.start(), m.end(), 0.35)
-    for written, _when, start, end in find_dates(text, item.occurred_at):
-        if not _spans_overlap((start, end), taken):
-            add("date", written, start, end, 0.3)
+        out.append(Mention(FactKind.DATE, written, norm_key(written), turn, _sentence_at(turn, start), start, end,
+                           0.3, True, _negated(text, start), {"when": when}))
+    return sorted(out, key=lambda m: m.start)
+
+
+def extract(turns: list[Turn]) -> list[Mention]:
+    out: list[Mention] = []
+    for turn in turns:
+        out.extend(extract_turn(turn))
     return out
 
 
-def amount_with_context(text: str, start: int, end: int) -> str:
-    """"$40" -> "$40 credit"; "usual $140"; "duplicate $35 activation fee": the words that say what it is."""
-    before = re.split(r"[.!?\n:;(]", text[max(0, start - 40):start])[-1]
-    after = re.split(r"[.!?\n,;:)(]", text[end:end + 45])[0]
-    before_words = before.split()[-3:]
-    after_words = after.split()[:4]
-    stop_after = {"to", "on", "was", "is", "will", "has", "and", "but", "that", "which", "because", "if", "so",
-                  "were", "are", "back", "by", "in", "at", "from", "into", "per", "each", "i", "we", "you", "it"}
-    kept_after: list[str] = []
-    for w in after_words:
-        if w.lower() in stop_after or re.match(r"[$€£\d]", w):
-            break
-        kept_after.append(w)
-    value = " ".join(before_words + [text[start:end]] + kept_after)
-    return value.strip(" -")
+def tried_phrase(sentence: str) -> str | None:
+    """What the customer already did, as a short phrase ("restarted the router", "reinstalled the app")."""
+    from copilot.engine.offline.segment import rx
 
-
-# What the customer already did (first person, past or "already").
-TRIED = re.compile(
-    r"\b(?:I(?:'ve| have)?|we(?:'ve| have)?|already|also)\s+(?:already\s+|also\s+|even\s+|just\s+)*(?:tried|restarted|"
-    r"rebooted|reset|re-?installed|uninstalled|updated|cleared|swapped|replaced|unplugged|plugged|checked|called|"
-    r"contacted|emailed|uploaded|re-?uploaded|sent|submitted|resubmitted|asked|disconnected|reconnected|re-?linked|"
-    r"power[- ]?cycled|factory[- ]reset|turned|switched|paid|returned|dropped off|mailed|shipped|filed|spoke|talked|"
-    r"went|looked|did|done|followed|changed|rotated|regenerated|removed|deleted|attached|faxed|took)\b"
-    r"|\bdid a (?:factory )?reset\b|\b(?:tried|already did that|already done)\b"
-    r"|\b(?:ya (?:he |hemos )?(?:pagué|intenté|reinicié|llamé|envié|mandé|probé|cambié|revisé|devolví|desconecté|"
-    r"reiniciado|probado|cambiado|enviado|llamado|pagado|devuelto)|"
-    r"j'ai (?:déjà |aussi |même |bien )*(?:essayé|redémarré|réinitialisé|rebranché|débranché|branché|changé|remplacé|"
-    r"appelé|envoyé|payé|vérifié|testé|renvoyé|retourné)|déjà (?:fait|essayé)|"
-    r"ich habe\b[^.!?\n]{0,60}?\b(?:versucht|neu gestartet|angerufen|geschickt|bezahlt|zurückgesetzt|getauscht|"
-    r"ausgetauscht|überprüft|zurückgeschickt)|jeg har (?:allerede |også )?"
-    r"(?:prøvet|genstartet|ringet|sendt|betalt|vedhæftet|skiftet|nulstillet)|já (?:tentei|reiniciei|liguei|enviei|"
-    r"paguei|troquei|verifiquei|devolvi)|ho (?:già |anche )?(?:provato|riavviato|chiamato|inviato|pagato|cambiato|"
-    r"resettato|controllato)|ik heb\b[^.!?\n]{0,60}?\b(?:geprobeerd|herstart|opnieuw opgestart|gebeld|verstuurd|"
-    r"betaald|vervangen|gereset))",
-    re.IGNORECASE)
-# What an agent promised (future, or a dated commitment).
-PROMISE = re.compile(
-    r"\b(?:I'll|I will|we'll|we will|I'm going to|we're going to|I am going to|you'll (?:get|receive|see|hear|have)|"
-    r"you will (?:get|receive|see|hear|have)|will (?:be|get|receive|call|email|text|reach|send|ship|arrive|show|"
-    r"follow|contact|update|process|post|appear|go out|come|carry|review|reship|credit|refund|extend|stay|remain|"
-    r"not)|should (?:arrive|show|be|appear|post|receive)|expect|promised?|guarantee|follow(?:ing)? up|"
-    r"call (?:you |cx )?"
-    r"back|callback|by (?:mon|tue|wed|thu|fri|sat|sun|tomorrow|end of|eod|cob|the end)\w*|within \d|"
-    r"vamos a|le (?:llamaremos|enviaremos)|se le|nous allons|je vais|vous recevrez|wir werden|sie erhalten|vi vil|"
-    r"du får|bliver|vai ser|vamos|iremos|receberá)\b",
-    re.IGNORECASE)
-# What an agent did (past, first person or passive).
-ACTION = re.compile(
-    r"\b(?:I(?:'ve| have)|we(?:'ve| have)|has been|have been|was|were|is now|are now)\s+(?:also\s+|just\s+|already\s+|"
-    r"now\s+)?(?:issued|submitted|added|opened|escalated|requested|scheduled|credited|refunded|waived|reserved|"
-    r"applied|created|filed|placed|sent|set up|booked|extended|noted|flagged|reversed|processed|arranged|approved|"
-    r"cancell?ed|updated|confirmed|put|removed|reactivated|restored|re-?added|rebooked|moved|assigned|"
-    r"corrected|adjusted|released|re-?opened|closed|denied|reconnected|replaced|rotated|raised|lifted|"
-    r"backdated|matched|verified|changed|transferred|reported|forwarded|logged|generated|issued|applied)\b"
-    r"|\b(?:opened|replaced|issued|submitted|escalated|credited|refunded|waived|reserved|approved|reversed|"
-    r"rebooked|re-?added|assigned|sent|scheduled|created|extended|closed|denied|told|advised|confirmed|"
-    r"completed|installed|found|called|emailed|texted|processed|applied|set|noted|flagged|left|offered)\b",
-    re.IGNORECASE)
-# What an agent found or explained (the cause, a state) - worth keeping like an action.
-FINDING = re.compile(
-    r"\b(?:was|were|has been|have been|had been|got|is|are)\s+(?:\w+\s+)?(?:\w+-)?\w+(?:ed|en)\b"
-    r"|\b(?:because|due to|caused by|turns out|the reason|on hold|paused|suspended|expires?|expired)\b"
-    r"|\b(?:I'm|I am|we're|we are)\s+\w+ing\b|\b(?:what )?(?:I|we) can (?!see|tell|understand|imagine|hear)\w+"
-    r"|\b(?:anoté|puse|abrí|envié|registré|programé|cancelé|reembolsé|hemos|he \w+(?:ado|ido)|"
-    r"j'ai \w+é|nous avons|ich habe \w+t|wir haben|jeg har|vi har|eu \w+ei|nós \w+amos|abbiamo|ho \w+ato|"
-    r"ik heb|wij hebben)\b",
-    re.IGNORECASE)
-ACKNOWLEDGEMENT = re.compile(r"^(?:ok(?:ay)?|thanks?|thank you|thx|ty|great|perfect|cool|yes|no|sure|bye|"
-                             r"you're welcome|have a (?:good|great|nice) \w+|sounds good|got it)\b[\s\w,!.']{0,30}$",
-                             re.IGNORECASE)
-OPEN_PROBLEM = re.compile(
-    r"\b(?:still|never|not|n't|no longer|again|nobody|nothing|no one|wrong|missing|broken|charged|overcharged|"
-    r"waiting|wait|when|where|why|how|what|need|want|help|issue|problem|error|fail\w*|locked|drop\w*|denied|"
-    r"late|past due|instead|todavía|nunca|no|nadie|sigo|sin|toujours|jamais|rien|aucune?|personne|pas|"
-    r"immer noch|nicht|keine?|noch|niemand|stadig|ikke|ingen|aldrig|ainda|não|ninguém|nada|ancora|niente|non|"
-    r"nessuno|mai|nog steeds|niet|geen|nooit)\b|\?",
-    re.IGNORECASE)
-
-
-def classify(sentence: Sentence) -> str:
-    text = sentence.text
-    if ACKNOWLEDGEMENT.match(text) or len(text) < 12:
-        return "other"
-    if sentence.speaker == "customer":
-        if TRIED.search(text) and not re.search(r"\?\s*$", text):
-            return "tried"
-        if OPEN_PROBLEM.search(text):
-            return "problem"
-        return "other"
-    if sentence.speaker in {"agent", "system", "bot"}:
-        if re.search(r"\?\s*$", text):
-            return "other"  # questions are not commitments
-        if PROMISE.search(text):
-            return "promise"
-        if sentence.speaker == "bot":
-            return "other"
-        if sentence.internal and len(text.split()) >= 5:
-            return "action"  # internal notes record what was done or found, whatever the grammar
-        if ACTION.search(text) or FINDING.search(text):
-            return "action"
-    return "other"
+    m = rx("tried").search(sentence)
+    if not m or sentence.rstrip().endswith("?"):
+        return None
+    start = m.start()
+    phrase = sentence[start:]
+    lead = re.match(r"(?:i(?:'ve| have)?|we(?:'ve| have)?|already|also)\s+(?:(?:already|also|even|just)\s+)*", phrase,
+                    re.IGNORECASE)
+    if lead:
+        phrase = phrase[lead.end():]
+    phrase = re.split(r"[.;!?(]|,\s(?:but|and then|so|which)\b|\s(?:but|because|and still|and it|so)\s", phrase)[0]
+    words = phrase.split()
+    if not words:
+        return None
+    return " ".join(words[:8]).strip(" ,")

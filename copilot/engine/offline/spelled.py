@@ -53,8 +53,13 @@ def _symbol(word: str, in_run: bool) -> str | None:
     return None
 
 
+# "K-W-4-T-Z", "6-1-0-8-8": a read-back, one symbol at a time joined by hyphens
+DASHED = re.compile(r"(?<![\w-])(?:[A-Za-z0-9]-){3,}[A-Za-z0-9](?![\w-])")
+
+
 def normalise_spelled(text: str) -> str:
     """Rewrite spelled-out identifiers in `text` into compact strings, leaving everything else as is."""
+    text = DASHED.sub(lambda m: m.group().replace("-", "").upper(), text)
     text = AS_IN.sub(lambda m: (m.group(1) or m.group(2)).upper(), text)
     tokens = TOKEN.findall(text)
     out: list[str] = []

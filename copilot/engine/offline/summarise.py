@@ -1,0 +1,212 @@
+"""Stage 4 of the card (DESIGN §3): a summary a person would write, in at most 120 words.
+
+Who the customer is, the problem in their words, what was done, what is still open and the next step, each a
+whole sentence with its speaker, from per-language templates (data/card_summary.json; English when the
+history mixes languages or the language has no templates). Quoted sentences are whole, superseded values
+masked; a sentence that does not fit is left out, never cut.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from copilot.engine.offline.segment import Turn, rx
+from copilot.engine.offline.state import Commitment, problem_score
+
+SUMMARY_WORDS = 120
+QUOTE_WORDS = 32
+DATA = Path(__file__).parent / "data"
+ACTION = re.compile(
+    r"\b(?:i(?:'ve| have)|we(?:'ve| have)|has been|have been|was|were|is now|are now)\s+(?:also\s+|just\s+|already\s+|"
+    r"now\s+)?(?:issued|submitted|added|opened|escalated|requested|scheduled|credited|refunded|waived|reserved|"
+    r"applied|created|filed|placed|sent|set up|booked|extended|noted|flagged|reversed|processed|arranged|approved|"
+    r"cancell?ed|updated|confirmed|removed|reactivated|restored|rebooked|moved|assigned|corrected|adjusted|"
+    r"released|re-?opened|closed|denied|replaced|raised|verified|changed|transferred|forwarded|logged|ordered|"
+    r"countersigned|attached|posted|received|found)\b"
+    r"|\b(?:he |hemos |j'ai |nous avons |ich habe |wir haben |eu |nós |já )\w+",
+    re.IGNORECASE)
+
+
+@cache
+def templates() -> dict[str, dict[str, Any]]:
+    return json.loads((DATA / "card_summary.json").read_text(encoding="utf-8"))
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def short_date(dt: datetime, lang: str) -> str:
+    if lang in {"es", "fr", "de", "pt"}:
+        return f"{dt.day}/{dt.month:02d}" if lang != "de" else f"{dt.day}.{dt.month:02d}."
+    return f"{dt.strftime('%b')} {dt.day}"
+
+
+@dataclass
+class SummaryInput:
+    turns: list[Turn]
+    promises_open: list[Commitment]
+    requests_open: list[Commitment]
+    waiting: Turn | None
+    waiting_sentence: str | None
+    customer_name: str | None
+    lang: str
+    mask: Callable[[str], str]
+    references: list[str]
+
+
+def _speaker(turn: Turn, t: dict[str, Any]) -> str:
+    name = re.sub(r"\s*\(.*?\)\s*", " ", turn.name or turn.item.author_name or "").strip()
+    if turn.internal:
+        return t["internal"].format(name=name or "—")
+    if turn.role == "system":
+        return t["system"]
+    if turn.role == "bot":
+        return t["bot"]
+    return t["agent"].format(name=name) if name else t["the_agent"]
+
+
+def _quotable(text: str) -> bool:
+    return 4 <= words(text) <= QUOTE_WORDS and not rx("acknowledgement").match(text)
+
+
+def _join(values: list[str], t: dict[str, Any]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" {t['and']} " + values[-1]
+
+
+def summarise(s: SummaryInput) -> str:
+    t = templates().get(s.lang) or templates()["en"]
+    lang = s.lang if s.lang in templates() else "en"
+    body = [turn for turn in s.turns if turn.speaks and turn.sentences]
+    customer_turns = [turn for turn in body if turn.role == "customer"]
+    total_words = sum(words(turn.text) for turn in body)
+    short = len({turn.item.channel for turn in body}) == 1 and total_words < 400 and len(s.turns) < 14
+    parts: list[tuple[int, str]] = []  # (priority, sentence), written in the order added
+
+    def q(text: str) -> str:
+        return s.mask(text).strip().rstrip()
+
+    if short:
+        first = next((turn for turn in customer_turns), None)
+        if first is not None:
+            opening = [x for x in first.sentences if _quotable(x)][:2] or first.sentences[:1]
+            parts.append((0, t["customer_says"].format(text=q(" ".join(opening)))))
+        agent = [turn for turn in body if turn.role == "agent"]
+        scored: list[tuple[float, str]] = []
+        for turn in agent:
+            for x in turn.sentences:
+                if not _quotable(x):
+                    continue
+                score = 1.0 + (1.0 if ACTION.search(x) or rx("promise").search(x) else 0.0) \
+                    + 0.3 * (turn is agent[-1]) + (0.5 if re.search(r"\b(?:DM|call|contact|reach|visit|send)\b", x,
+                                                                   re.I) else 0.0)
+                scored.append((score, x))
+        if scored:
+            best = max(scored, key=lambda p: p[0])[1]
+            key = "agent_asks" if best.rstrip().endswith("?") else "agent_says"
+            parts.append((1, t[key].format(text=q(best))))
+        return _finish([p for _, p in parts])
+
+    # who
+    inbound = {turn.item.interaction_id for turn in customer_turns}
+    channels = [t["channels"].get(c, c) for c in dict.fromkeys(turn.item.channel for turn in customer_turns)]
+    if s.customer_name and customer_turns:
+        key = "who" if len(inbound) > 1 else "who_short"
+        parts.append((3, t[key].format(name=s.customer_name, n=len(inbound),
+                                       date=short_date(customer_turns[0].item.occurred_at, lang),
+                                       channels=_join(channels, t) if channels else "")))
+    # the problem, in the customer's first words that state it
+    # the problem: the customer's sentence that states a problem and shares the most with their latest need
+    latest_words = _content(s.waiting_sentence or "") | _content(" ".join(c.text for c in s.promises_open))
+    first_problem = None
+    best = 0.0
+    cue = rx("correction_cue")
+    for turn in customer_turns:
+        if s.waiting is not None and turn.item is s.waiting.item:
+            continue
+        for x in turn.sentences:
+            if not _quotable(x) or cue.search(x) or problem_score(x) <= 0.5:
+                continue
+            score = problem_score(x) + 1.5 * len(_content(x) & latest_words) - 0.02 * turn.index
+            if score > best:
+                best, first_problem = score, (turn, x)
+    if first_problem:
+        turn, text = first_problem
+        parts.append((2, t["customer_reported"].format(date=short_date(turn.item.occurred_at, lang), text=q(text))))
+    # what was done: the agents' actions, most informative first, told to the customer (not notes)
+    done: list[tuple[float, Turn, str]] = []
+    for turn in body:
+        if turn.role != "agent":
+            continue
+        for x in turn.sentences:
+            # notes are written as "Replaced the splitter", "Opened ticket ...": a past verb first is an action
+            action = ACTION.search(x) or (turn.internal and re.match(r"[A-Z][a-z]+ed\b", x))
+            if _quotable(x) and action and not x.rstrip().endswith("?"):
+                info = len(re.findall(r"\d", x)) ** 0.5 * 0.2 + (0.4 if re.search(r"[A-Z]{2,}-?\d", x) else 0)
+                done.append((1.0 + info - (0.3 if turn.internal else 0.0), turn, x))
+    done.sort(key=lambda d: -d[0])
+    for _score, turn, x in sorted(done[:4], key=lambda d: d[1].index):
+        parts.append((4, t["agent_did"].format(date=short_date(turn.item.occurred_at, lang),
+                                               agent=_speaker(turn, t), text=q(x))))
+    # what is open
+    for c in s.promises_open[-2:]:
+        text = c.text if words(c.text) <= QUOTE_WORDS else c.sentence
+        if words(text) > QUOTE_WORDS:
+            continue
+        sentence = t["open_promise"].format(agent=_speaker(c.turn, t),
+                                            date=short_date(c.turn.item.occurred_at, lang), text=q(text))
+        if c.due and c.due.lower() not in text.lower():
+            sentence += " " + (t["open_overdue"] if _overdue(c) else t["open_due"]).format(due=c.due)
+        parts.append((1, sentence))
+    for c in s.requests_open[-1:]:
+        obj = next(iter(sorted(c.objects)), "info")
+        parts.append((5, t["open_request"].format(object=t["objects"].get(obj, obj))))
+    # the latest need and the next step
+    if s.waiting is not None and s.waiting_sentence:
+        parts.append((0, t["latest"].format(date=short_date(s.waiting.item.occurred_at, lang),
+                                            text=q(s.waiting_sentence))))
+    overdue = [c for c in s.promises_open if _overdue(c)]
+    if overdue:
+        parts.append((2, t["next_overdue"]))
+    elif s.requests_open:
+        obj = next(iter(sorted(s.requests_open[-1].objects)), "info")
+        parts.append((5, t["next_request"].format(object=t["objects"].get(obj, obj))))
+    elif s.promises_open and s.promises_open[-1].due:
+        parts.append((3, t["next_promise"].format(due=s.promises_open[-1].due)))
+    elif s.waiting is not None:
+        parts.append((4, t["next_answer"]))
+    if s.references and not parts:
+        parts.append((6, t["references"].format(values=", ".join(s.references[:6]))))
+    # keep the most important sentences that fit, in the order written
+    kept: list[int] = []
+    budget = SUMMARY_WORDS
+    for i in sorted(range(len(parts)), key=lambda i: parts[i][0]):
+        n = words(parts[i][1])
+        if n <= budget:
+            kept.append(i)
+            budget -= n
+    return _finish([parts[i][1] for i in sorted(kept)])
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in re.findall(r"[^\W\d_]{4,}|\w*\d\w*", text.lower())}
+
+
+def _overdue(c: Commitment) -> bool:
+    return c.overdue
+
+
+def _finish(parts: list[str]) -> str:
+    text = " ".join(p if re.search(r"[.!?…”»“]$", p) else p + "." for p in parts if p)
+    words_ = text.split()
+    if len(words_) > SUMMARY_WORDS:  # never reached by construction; a hard stop at a sentence end
+        text = " ".join(words_[:SUMMARY_WORDS])
+        cut = max(text.rfind(". "), text.rfind("” "))
+        text = text[:cut + 1] if cut > 0 else text
+    return text or "No previous interactions."

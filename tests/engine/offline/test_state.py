@@ -1,0 +1,95 @@
+"""State over time: corrections supersede everywhere, promises and requests open and close."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from copilot.engine.offline import analyse
+from tests.engine.offline.card_data import T0, item
+
+
+def shown(card) -> str:  # noqa: ANN001 - CardInsights
+    return " ".join([card.summary] + [f.value + " " + (f.evidence or "") for f in card.facts]
+                    + [o.text + " " + (o.due or "") for o in card.open_items + card.closed_items])
+
+
+def test_a_corrected_id_is_superseded_everywhere() -> None:
+    chat = item(1, "Agent: What's your booking code?\nCustomer: it's LT-55819. sorry no, LT-55891, I flipped the "
+                   "last two.\nAgent: Thanks, I found booking LT-55891. I will email the invoice by Mar 3.",
+                channel="chat", name="Ola Berg")
+    card = analyse([chat], now=T0 + timedelta(days=1))
+    assert "LT-55819" in card.superseded
+    assert "LT-55891" in [f.value for f in card.facts]
+    assert "LT-55819" not in shown(card)
+
+
+def test_a_transposed_id_loses_to_the_one_the_records_back() -> None:
+    items = [item(1, "Your subscription SUB-2291047 is active.", direction="outbound", role="system"),
+             item(2, "Please cancel SUB-2291074, I'm moving.", channel="sms", days=3),
+             item(3, "Done: SUB-2291047 will end on Apr 30.", direction="outbound", role="agent", days=4)]
+    card = analyse(items, now=T0 + timedelta(days=5))
+    assert card.superseded == ["SUB-2291074"]
+
+
+def test_a_changed_amount_is_superseded() -> None:
+    mail = item(1, "The total of the damaged items is $1,370, not $1,730. Receipts attached.")
+    card = analyse([mail], now=T0)
+    assert "$1,730" in card.superseded and "$1,730" not in shown(card)
+    assert "$1,370" in [f.value for f in card.facts]
+
+
+def test_a_promise_replaced_by_a_new_date_closes_and_the_new_one_is_open() -> None:
+    items = [item(1, "I've filed your warranty case WR-4410. You will have a decision by March 9.",
+                  direction="outbound", role="agent", name="Ilse"),
+             item(2, "Sorry, case WR-4410 is delayed at the workshop. Expect the warranty decision by March 20.",
+                  direction="outbound", role="agent", days=6, name="Ilse")]
+    card = analyse(items, now=T0 + timedelta(days=7))
+    promises = [o for o in card.open_items if o.kind == "promise"]
+    assert [p.due for p in promises] == ["March 20"]
+    assert [(c.status, c.due) for c in card.closed_items if c.kind == "promise"] == [("replaced", "March 9")]
+
+
+def test_a_cancelled_promise_closes() -> None:
+    items = [item(1, "We will ship the replacement pump P-99120 by Feb 10.", direction="outbound", role="agent"),
+             item(2, "The replacement P-99120 has been cancelled as you asked.", direction="outbound", role="agent",
+                  days=2)]
+    card = analyse(items, now=T0 + timedelta(days=3))
+    assert not [o for o in card.open_items if o.kind == "promise"]
+    assert [c.status for c in card.closed_items if c.kind == "promise"] == ["cancelled"]
+
+
+def test_a_fulfilled_promise_closes_and_an_overdue_one_is_flagged() -> None:
+    items = [item(1, "I've issued a refund of $45.10, you'll see it by Feb 5.", channel="sms", direction="outbound",
+                  role="agent"),
+             item(2, "Refund processed: $45.10 to Visa ending 1180.", direction="outbound", role="system", days=3),
+             item(3, "I've added a $12 credit. It will show on your statement by Feb 9.", channel="sms",
+                  direction="outbound", role="agent", days=4)]
+    card = analyse(items, now=T0 + timedelta(days=20))
+    open_promises = [o for o in card.open_items if o.kind == "promise"]
+    assert len(open_promises) == 1 and "$12" in open_promises[0].text and open_promises[0].overdue
+    assert [c.status for c in card.closed_items if "$45.10" in c.text] == ["fulfilled"]
+
+
+def test_a_request_answered_later_closes_and_statements_are_not_todos() -> None:
+    items = [item(1, "Agent: I see the repair completed on Jan 12. Can you please upload a picture of its serial "
+                     "label?\nCustomer: sure, tonight", channel="chat"),
+             item(2, "Uploaded the picture of the label now.\n\n[attachment: label.jpg]", days=1)]
+    card = analyse(items, now=T0 + timedelta(days=2))
+    assert not [o for o in card.open_items if o.kind in {"request", "promise"}]
+    assert [c.status for c in card.closed_items if c.kind == "request"] == ["answered"]
+
+
+def test_a_request_not_yet_answered_stays_open() -> None:
+    items = [item(1, "Could you please email us the receipt for the boots?", direction="outbound", role="agent"),
+             item(2, "I'll look for the receipt tomorrow.", channel="sms", days=1)]
+    card = analyse(items, now=T0 + timedelta(days=2))
+    assert [o.kind for o in card.open_items if o.kind == "request"] == ["request"]
+
+
+def test_tried_is_a_fact_not_an_open_item_and_waiting_for_is_the_latest_need() -> None:
+    items = [item(1, "I've already reset the thermostat twice. It still shows error E4.", channel="sms"),
+             item(2, "When is the technician coming? Still no heat here.", channel="sms", days=2)]
+    card = analyse(items, now=T0 + timedelta(days=2))
+    assert any(f.kind == "tried" and f.value.startswith("reset the thermostat") for f in card.facts)
+    assert not [o for o in card.open_items if o.kind == "tried"]
+    waiting = [o for o in card.open_items if o.kind == "waiting_for"]
+    assert waiting and "technician" in waiting[0].text
