@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo serve test lint bench
+.PHONY: setup demo serve test lint bench screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/ingest_rate.py
+
+# Opt-in: the demo's customers in the sidebar and the console, into docs/screenshots/ (tests never write there).
+screenshots: setup
+	$(BIN)/python benchmarks/screenshots.py

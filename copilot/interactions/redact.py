@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -110,12 +111,21 @@ def _last4(digits: str) -> str:
     return "••" + digits[-4:]
 
 
-def _card_prefixes(run: DigitRun) -> Iterable[tuple[int, int, str]]:
-    """The run and its prefixes made of whole parts ("4111 1111 1111 1111 1227": the card without the expiry)."""
-    for n in range(len(run.parts), 0, -1):
-        digits = "".join(p[2] for p in run.parts[:n])
-        if 13 <= len(digits) <= 19:
-            yield run.start, run.parts[n - 1][1], digits
+def _card_windows(run: DigitRun) -> Iterable[tuple[int, int, str]]:
+    """Stretches of whole parts holding 13-19 digits, longest first from each part ("4111 1111 1111 1111 1227":
+    the card without the expiry; a card inside a longer run of digits too). At most 19 parts from each start, so
+    the work is linear in the run's length."""
+    parts = run.parts
+    for i in range(len(parts)):
+        digits = ""
+        windows = []
+        for j in range(i, min(len(parts), i + 19)):
+            digits += parts[j][2]
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13:
+                windows.append((parts[i][0], parts[j][1], digits))
+        yield from reversed(windows)
 
 
 def _plausible_card(digits: str) -> bool:
@@ -141,10 +151,13 @@ def find_cards(text: str) -> list[Span]:
     out = []
     card_word = keyword_re("card")
     for run in digit_runs(text):
-        for start, end, digits in _card_prefixes(run):
+        taken_until = -1
+        for start, end, digits in _card_windows(run):
+            if start < taken_until:
+                continue
             if luhn.is_valid(digits) and (_plausible_card(digits) or _near(card_word, text, start)):
                 out.append(Span(start, end, f"[card {_last4(digits)}]"))
-                break
+                taken_until = end
     return out
 
 
@@ -153,13 +166,11 @@ def _after_keyword(text: str, kind: str, lengths: range, placeholder: Callable[[
     """A digit run of an allowed length within `window` characters after a word naming the secret."""
     out = []
     runs = digit_runs(text)
+    starts = [run.start for run in runs]
     for m in keyword_re(kind).finditer(text):
-        for run in runs:
-            if run.start < m.end() or run.start - m.end() > window:
-                continue
-            if len(run.digits) in lengths:
-                out.append(Span(run.start, run.end, placeholder(run.digits)))
-            break
+        at = bisect_left(starts, m.end())  # the first run after the keyword
+        if at < len(runs) and runs[at].start - m.end() <= window and len(runs[at].digits) in lengths:
+            out.append(Span(runs[at].start, runs[at].end, placeholder(runs[at].digits)))
     return out
 
 
@@ -267,9 +278,12 @@ def find_codes(text: str) -> list[Span]:
     """One-time and verification codes: a short number (or letters then a number) after a word naming one."""
     out = []
     runs = digit_runs(text)
+    starts = [run.start for run in runs]
     for m in keyword_re("otp").finditer(text):
         found = CODE_VALUE.search(text, m.end(), m.end() + 28)
-        run = next((r for r in runs if m.end() <= r.start <= m.end() + 28 and 4 <= len(r.digits) <= 8), None)
+        at = bisect_left(starts, m.end())
+        run = runs[at] if at < len(runs) and runs[at].start <= m.end() + 28 and 4 <= len(runs[at].digits) <= 8 \
+            else None
         if run and (not found or run.start <= found.start()):
             out.append(Span(run.start, run.end, "[code]"))
         elif found:

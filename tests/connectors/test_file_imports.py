@@ -101,7 +101,7 @@ def test_webvtt_with_voice_tags_and_note_metadata() -> None:
     (record,), errors = run(CallTranscriptImporter(), "call.vtt")
     assert not errors
     assert record["external_id"] == "call-99001" and record["occurred_at"] == "2026-11-05T10:00:00Z"
-    assert record["customer"] == {"name": "Dana Whitfield", "phone": "+14155550134"}
+    assert record["customer"] == {"name": "Dana Okonkwo", "phone": "+14155550134"}
     assert record["text"] == ("Agent: Acme support, Sam speaking.\n"
                               "Customer: Hi, the replacement A-10377 costs 20 euros more. "
                               "I want the difference refunded.\n"

@@ -32,7 +32,7 @@ from copilot.integrations.base import (
 from copilot.interactions.schemas import InteractionIn
 from tests.connectors.conftest import fixture_bytes, make_request
 
-SECRET = "s3cret-for-tests"
+SECRET = "s3cret-for-tests-4b8e1f6a0c2d9357"  # 32+ characters: shorter ones are refused
 TWILIO_URL = "https://copilot.example.com/v1/webhooks/acme/twilio"
 
 
@@ -147,7 +147,7 @@ CASES = [
          expect=[{"external_id": "SMwa01", "channel": "whatsapp", "author_name": "Dana"}]),
     Case("meta_whatsapp", MetaWhatsAppConnector(), MetaWhatsAppSettings(app_secret=SECRET, verify_token="vt"),
          fixture_bytes("meta_whatsapp_messages.json"), sign_meta,
-         expect=[{"channel": "whatsapp", "direction": "inbound", "author_name": "Dana Whitfield"},
+         expect=[{"channel": "whatsapp", "direction": "inbound", "author_name": "Dana Okonkwo"},
                  {"text": "photo of the empty porch"}]),
     Case("chatwoot", ChatwootConnector(), ChatwootSettings(webhook_secret=SECRET),
          fixture_bytes("chatwoot_incoming.json"), sign_chatwoot, timestamped=True,

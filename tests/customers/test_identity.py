@@ -7,7 +7,7 @@ from copilot.customers.identity import IdentityError, IdentityRef, identities_fr
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("email: Dana.Whitfield@Example.COM ", IdentityRef("email", "dana.whitfield@example.com")),
+    ("email: Dana.Okonkwo@Example.COM ", IdentityRef("email", "dana.okonkwo@example.com")),
     ("phone:(415) 555-0134", IdentityRef("phone", "+14155550134")),
     ("phone:+44 20 7946 0958", IdentityRef("phone", "+442079460958")),
     ("twitter:@DanaW", IdentityRef("twitter", "danaw")),

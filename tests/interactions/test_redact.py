@@ -83,7 +83,7 @@ KEEP = [
     "IMEI 490154203237518 on the claim form",
     "IMEI 356938035643809",
     "call me at (415) 555-0134 or +44 20 7946 0958",
-    "refund of $1,284.00 was processed on Dec 2",
+    "refund of $2,317.00 was processed on Dec 2",
     "4111 1111 1111 1112 is not a real card",
     "the appointment is 12/27 at 10am",
     "my password is not working since the update",

@@ -12,8 +12,8 @@ from tests.web.conftest import new_key, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-DANA = {"name": "Dana Whitfield", "email": "dana@example.com"}
-OMAR = {"name": "Omar Haddad", "phone": "(415) 555-0199"}
+DANA = {"name": "Dana Okonkwo", "email": "dana@example.com"}
+OMAR = {"name": "Omar Castellanos", "phone": "(415) 555-0199"}
 
 
 def seed(server, ingest_key: str) -> None:  # noqa: ANN001
@@ -27,7 +27,7 @@ def seed(server, ingest_key: str) -> None:  # noqa: ANN001
                     thread_id="sms-1", subject=None, text="Any update on A-10293? Still nothing here.",
                     occurred_at="2026-11-05T09:12:00Z"),
         make_record(customer=OMAR, channel="whatsapp", source="twilio", thread_id="wa-9", subject=None,
-                    author_name="Omar Haddad", text="My booking B-55555 was charged twice, $49.99 each.",
+                    author_name="Omar Castellanos", text="My booking B-55555 was charged twice, $63.40 each.",
                     occurred_at="2026-11-04T10:00:00Z"),
     ]
     status, body = server.call("POST", "/v1/interactions", {"interactions": records}, key=ingest_key)
@@ -65,7 +65,7 @@ def test_sidebar_then_console(server, browser, keys) -> None:  # noqa: ANN001, P
     page.wait_for_selector("#facts .fact")
     assert keys["agent"] not in page.url
     assert page.evaluate("sessionStorage.getItem('omnicopilot.key')") == keys["agent"]
-    assert page.text_content("#customer-name") == "Dana Whitfield"
+    assert page.text_content("#customer-name") == "Dana Okonkwo"
     facts = page.inner_text("#facts")
     assert "A-10293" in facts and "B-55555" not in facts
     assert page.locator("#timeline .tl-item").count() == 3
@@ -84,7 +84,7 @@ def test_sidebar_then_console(server, browser, keys) -> None:  # noqa: ANN001, P
     # Open another customer by search (a phone number as an agent would type it).
     page.fill("#q", "(415) 555-0199")
     page.press("#q", "Enter")
-    expect(page.locator("#customer-name")).to_have_text("Omar Haddad")
+    expect(page.locator("#customer-name")).to_have_text("Omar Castellanos")
     page.wait_for_selector("#facts .fact")
     facts = page.inner_text("#facts")
     assert "B-55555" in facts and "A-10293" not in facts
@@ -96,7 +96,8 @@ def test_sidebar_then_console(server, browser, keys) -> None:  # noqa: ANN001, P
     # Live: a new WhatsApp message ingested through the API shows up without a reload, with new suggestions.
     started = time.perf_counter()
     status, _ = server.call("POST", "/v1/interactions", {"interactions": [make_record(
-        customer=OMAR, channel="whatsapp", source="twilio", thread_id="wa-9", subject=None, author_name="Omar Haddad",
+        customer=OMAR, channel="whatsapp", source="twilio", thread_id="wa-9", subject=None,
+        author_name="Omar Castellanos",
         text="Hello? I still see two charges for B-55555 and need the duplicate refunded.",
         occurred_at="2026-11-06T08:00:00Z")]}, key=keys["ingest"])
     assert status == 200
@@ -117,7 +118,7 @@ def test_sidebar_then_console(server, browser, keys) -> None:  # noqa: ANN001, P
     page.wait_for_selector(f"[data-suggestion-id='{accepted_id}'].done-accepted")
     page.locator(f"[data-suggestion-id='{edited_id}']").get_by_role("button", name="Edit").click()
     area = page.locator(f"[data-suggestion-id='{edited_id}'] textarea")
-    area.fill(area.input_value() + "\nI have refunded the duplicate charge of $49.99 today.")
+    area.fill(area.input_value() + "\nI have refunded the second payment of $63.40 today.")
     page.locator(f"[data-suggestion-id='{edited_id}']").get_by_role("button", name=re.compile("edited reply")).click()
     page.wait_for_selector(f"[data-suggestion-id='{edited_id}'].done-edited")
     save_screenshot(page, "sidebar")
@@ -142,7 +143,7 @@ def test_sidebar_then_console(server, browser, keys) -> None:  # noqa: ANN001, P
     assert console.get_attribute(f"tr[data-suggestion-id='{accepted_id}']", "data-outcome") == "accepted"
     edited_row = console.locator(f"tr[data-suggestion-id='{edited_id}']")
     assert edited_row.get_attribute("data-outcome") == "edited"
-    assert "refunded the duplicate" in edited_row.locator("ins").first.inner_text()
+    assert "refunded the second payment" in edited_row.locator("ins").first.inner_text()
     assert "Edit distance" in edited_row.inner_text()
     assert console.locator("#chart-rates").is_visible()
     console.select_option("select[name=outcome]", "edited")
@@ -171,13 +172,13 @@ def test_merge_and_split_from_the_console(server, browser, keys) -> None:  # noq
     page.click("#merge button[type=submit]")
     row = page.locator("#merges tbody tr[data-merge-id]").first
     row.wait_for()
-    assert "Omar Haddad" in row.inner_text() and "confirmed on a call" in row.inner_text()
+    assert "Omar Castellanos" in row.inner_text() and "confirmed on a call" in row.inner_text()
     status, body = server.call("GET", "/v1/customers/resolve?identity=phone:%2B14155550199", key=keys["agent"])
-    assert body["name"] == "Dana Whitfield"
+    assert body["name"] == "Dana Okonkwo"
     row.get_by_role("button", name="Split (undo)").click()
     page.wait_for_selector("#merges tbody tr[data-merge-id] >> text=Split ")
     status, body = server.call("GET", "/v1/customers/resolve?identity=phone:%2B14155550199", key=keys["agent"])
-    assert body["name"] == "Omar Haddad"
+    assert body["name"] == "Omar Castellanos"
 
 
 def test_sidebar_is_opened_by_the_host_page(server, browser, keys) -> None:  # noqa: ANN001
@@ -203,7 +204,7 @@ def test_sidebar_is_opened_by_the_host_page(server, browser, keys) -> None:  # n
         });
         document.getElementById('f').contentWindow.postMessage(
             {type: 'omnicopilot.open', identity: 'email:dana@example.com'}, location.origin); }""")
-    frame.locator("#customer-name", has_text="Dana Whitfield").wait_for()
+    frame.locator("#customer-name", has_text="Dana Okonkwo").wait_for()
     frame.locator("#suggestions .suggestion[data-suggestion-id]").first.wait_for()
     frame.locator("#suggestions .suggestion[data-suggestion-id]").first.get_by_role("button", name="Insert").click()
     expect(page.locator("body[data-inserted='1']")).to_have_count(1)
