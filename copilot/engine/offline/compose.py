@@ -32,7 +32,7 @@ CASE_WEIGHTS = {"ticket_id": 1.0, "claim_number": 1.0, "dispute_id": 1.0, "refer
 AMOUNT = re.compile(r"(?:R\$|US\$|[$€£¥₹])\s?\d[\d.,]*\d|\b\d[\d.,]*\d?\s?(?:€|EUR|USD|GBP|DKK|SEK|NOK|CHF|kr\.?)(?!\w)"
                     r"|(?:R\$|[$€£¥₹])\s?\d")
 NUMERIC_DATE = re.compile(r"\b\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\b(?:19|20)\d\d-[01]\d-[0-3]\d\b")
-# Tokens mixing letters and 3+ digits ("A-10293", "SB8200") or long digit runs: identifiers ("4-hour" is not).
+# Tokens mixing letters and 3+ digits ("A-10293", "QX7110") or long digit runs: identifiers ("4-hour" is not).
 ID_LIKE = re.compile(r"(?<![\w-])(?=(?:[\w/-]*\d){3})(?=[\w/-]*[A-Za-z])[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*(?![\w-])"
                      r"|(?<![\w$€£.,-])\d{5,}(?![\w.,]?\d)")
 WORD = re.compile(r"[^\W\d_][\w'’-]*")
@@ -263,7 +263,7 @@ class StateSentence:
 
 
 def _merge_split_dates(sentences: list[Sentence]) -> list[Sentence]:
-    """Rejoin a sentence the splitter cut after an ordinal day ("bis zum 22." + "Mai (22.05.)")."""
+    """Rejoin a sentence the splitter cut after an ordinal day ("bis zum 14." + "März (14.03.)")."""
     months = _month_date()
     out: list[Sentence] = []
     for s in sentences:
