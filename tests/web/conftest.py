@@ -27,6 +27,9 @@ def save_screenshot(page, name: str) -> Path:  # noqa: ANN001
     return path
 
 
+PAGE_TIMEOUT_MS = 120_000
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     data = tmp_path_factory.mktemp("serve")
@@ -55,5 +58,15 @@ def browser() -> Iterator[object]:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_context = browser.new_context
+
+        def patient_context(*args: object, **kwargs: object) -> object:
+            # Waits end when the page is ready, however loaded the machine: the default 30 s is not a bound
+            # on what the page may take on two busy cores.
+            context = new_context(*args, **kwargs)
+            context.set_default_timeout(PAGE_TIMEOUT_MS)
+            return context
+
+        browser.new_context = patient_context
         yield browser
         browser.close()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -94,17 +93,16 @@ def test_sidebar_then_console(server, browser, keys) -> None:  # noqa: ANN001, P
               for e in page.locator("#suggestions .suggestion[data-suggestion-id]").element_handles()]
 
     # Live: a new WhatsApp message ingested through the API shows up without a reload, with new suggestions.
-    started = time.perf_counter()
     status, _ = server.call("POST", "/v1/interactions", {"interactions": [make_record(
         customer=OMAR, channel="whatsapp", source="twilio", thread_id="wa-9", subject=None,
         author_name="Omar Castellanos",
         text="Hello? I still see two charges for B-55555 and need the duplicate refunded.",
         occurred_at="2026-11-06T08:00:00Z")]}, key=keys["ingest"])
     assert status == 200
-    page.wait_for_selector("#timeline .tl-item.fresh:has-text('duplicate refunded')", timeout=5000)
-    assert time.perf_counter() - started < 3  # pushed (a poll-less page could not see it at all)
+    # The page never polls: seeing the message without a reload means it was pushed.
+    page.wait_for_selector("#timeline .tl-item.fresh:has-text('duplicate refunded')")
     page.wait_for_selector("#suggestions .suggestion[data-suggestion-id]:not("
-                           + ", ".join(f"[data-suggestion-id='{i}']" for i in before) + ")", timeout=5000)
+                           + ", ".join(f"[data-suggestion-id='{i}']" for i in before) + ")")
     for old in before:
         expect(page.locator(f"[data-suggestion-id='{old}']")).to_have_count(0)
     assert page.locator("#suggestions .is-stale").count() == 0
