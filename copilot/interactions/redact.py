@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -338,11 +339,22 @@ def redact_value(value: Any) -> Any:
     return value
 
 
+# Zero-width and direction-control characters: invisible, they can split a card number so no pattern sees it,
+# or hide an instruction inside a word.
+INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def normalise_text(text: str) -> str:
+    """Compatibility forms folded (full-width digits and letters, ligatures) and invisible characters removed,
+    so the text stored is the text every later stage, and every agent, reads."""
+    return unicodedata.normalize("NFKC", INVISIBLE.sub("", text))
+
+
 def redact_record(record: InteractionIn) -> InteractionIn:
     """The record as it may be stored: text, subject and metadata without secrets (identifiers stay)."""
     return record.model_copy(update={
-        "text": redact_text(record.text),
-        "subject": redact_text(record.subject) if record.subject else record.subject,
+        "text": redact_text(normalise_text(record.text)),
+        "subject": redact_text(normalise_text(record.subject)) if record.subject else record.subject,
         "metadata": redact_value(record.metadata),
     })
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from copilot.database.core import Database
 from copilot.interactions.models import Interaction
-from copilot.interactions.redact import digit_runs, redact_body, redact_text
+from copilot.interactions.redact import digit_runs, normalise_text, redact_body, redact_text
 from tests.conftest import Api, make_record
 
 # (text, a fragment that must be gone, the placeholder that must be there)
@@ -116,6 +116,12 @@ def test_secret_is_redacted(text: str, gone: str, placeholder: str) -> None:
 @pytest.mark.parametrize("text", KEEP)
 def test_look_alike_stays(text: str) -> None:
     assert redact_text(text) == text
+
+
+def test_invisible_and_full_width_characters_do_not_hide_a_card() -> None:
+    hidden = "card 4111\u200b1111\u200d1111\u20601111 and ４１１１ １１１１ １１１１ １１１１"
+    assert normalise_text(hidden) == "card 4111111111111111 and 4111 1111 1111 1111"
+    assert redact_text(normalise_text(hidden)) == "card [card ••1111] and [card ••1111]"
 
 
 def test_table_is_large_enough() -> None:
