@@ -25,7 +25,7 @@ def kayak_history(latest: str) -> list[HistoryItem]:
         item(1, "Hello, the paddle you rented me under booking BK-77301 snapped on day one. Correction: the "
                 "booking is BK-77310, sorry.", direction="inbound", role="customer", days=0),
         item(2, "Hi Tomas,\n\nThanks for the photos. Your deposit of $85.00 will be returned to your card by "
-                "March 12.\n\nRegards,\nIngrid", direction="outbound", role="agent", days=1, name="Ingrid"),
+                "March 15.\n\nRegards,\nIngrid", direction="outbound", role="agent", days=1, name="Ingrid"),
         item(3, "Paddle batch PX-4 is defective; supplier owes us a credit. Do not promise a free rental.",
              direction="internal", role="agent", days=1.1, name="Ingrid"),
         item(4, latest, direction="inbound", role="customer", days=9, channel="sms"),
@@ -34,14 +34,14 @@ def kayak_history(latest: str) -> list[HistoryItem]:
 
 def kayak_insights(*, overdue: bool = False) -> CardInsights:
     return CardInsights(
-        summary="Tomas rented a kayak; the paddle snapped; the $85.00 deposit is due back by March 12.",
+        summary="Tomas rented a kayak; the paddle snapped; the $85.00 deposit is due back by March 15.",
         facts=[Fact(kind="booking_ref", value="BK-77310", interaction_id="k-1", channel="email",
                     occurred_at=T0, speaker="customer", evidence="Correction: the booking is BK-77310, sorry."),
                Fact(kind="amount", value="$85.00", interaction_id="k-2", channel="email",
                     occurred_at=T0 + timedelta(days=1), speaker="agent",
-                    evidence="Your deposit of $85.00 will be returned to your card by March 12.")],
-        open_items=[OpenItem(kind="promise", text="Your deposit of $85.00 will be returned to your card by March 12.",
-                             due="March 12", due_date=T0 + timedelta(days=11), overdue=overdue,
+                    evidence="Your deposit of $85.00 will be returned to your card by March 15.")],
+        open_items=[OpenItem(kind="promise", text="Your deposit of $85.00 will be returned to your card by March 15.",
+                             due="March 15", due_date=T0 + timedelta(days=14), overdue=overdue,
                              interaction_id="k-2", channel="email", occurred_at=T0 + timedelta(days=1))],
         superseded=["BK-77301"], language="en", sentiment="neutral")
 
@@ -56,7 +56,7 @@ def replies_for(latest: str, *, channel: str = "sms", snippets: list[Snippet] | 
 def test_grounded_reply_states_the_case_the_promise_date_and_the_amount() -> None:
     replies = replies_for("Any news on my deposit? Still not on my card.")
     first = replies[0].text
-    assert "March 12" in first and "$85.00" in first and "BK-77310" in first
+    assert "March 15" in first and "$85.00" in first and "BK-77310" in first
     assert "k-2" in replies[0].sources
     assert 1 <= len(replies) <= 3
 
@@ -132,7 +132,7 @@ def test_customer_text_is_data_not_instructions() -> None:
 
 
 def test_whole_sentences_only_and_short_channels_stay_short() -> None:
-    long_promise = ("Your deposit of $85.00 will be returned to your card by March 12, and the paddle fee is "
+    long_promise = ("Your deposit of $85.00 will be returned to your card by March 15, and the paddle fee is "
                     "waived as well because the break was not your fault at all.")
     items = kayak_history("Any news on my deposit?")
     items[1] = items[1].model_copy(update={"text": f"Hi Tomas,\n\n{long_promise} 1.\n\nRegards,\nIngrid"})
@@ -150,7 +150,7 @@ def test_overdue_promise_is_acknowledged_as_late() -> None:
     items = kayak_history("Still nothing on my card.")
     items[3] = items[3].model_copy(update={"occurred_at": T0 + timedelta(days=15)})
     first = replies_for("Still nothing on my card.", insights=late, items=items)[0].text
-    assert "March 12" in first and "passed" in first
+    assert "March 15" in first and "passed" in first
 
 
 def test_reply_follows_the_customer_language() -> None:
