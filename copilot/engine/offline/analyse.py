@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
+from copilot.engine.offline.describe import find_details
 from copilot.engine.offline.extract import extract, tried_phrase
 from copilot.engine.offline.kinds import ID_KINDS, FactKind
 from copilot.engine.offline.language import detect_language, detect_sentiment
@@ -102,6 +103,31 @@ def _waiting_for(turns: list[Turn], items: list[HistoryItem], state: CardState) 
     return turn, state.masked(sentence)
 
 
+def _exclude_names(turns: list[Turn], items: list[HistoryItem]) -> frozenset[str]:
+    """Words of people's and our own names: a name of the agent, the customer or the brand is not a product."""
+    words: set[str] = set()
+    for i in items:
+        words.update(re.findall(r"[^\W\d_][\w'-]*", i.author_name or ""))
+    for t in turns:
+        words.update(re.findall(r"[^\W\d_][\w'-]*", t.name or ""))
+    return frozenset(words)
+
+
+def _details(turns: list[Turn], items: list[HistoryItem], state: CardState, seen: set[str]) -> list[Fact]:
+    out: list[Fact] = []
+    shown = " ".join(seen)
+    for d in find_details(turns, _exclude_names(turns, items)):
+        low = d.value.lower()
+        if low in seen or (d.kind != FactKind.QUANTITY and low in shown) or state.masked(d.value) != d.value:
+            continue
+        seen.add(low)
+        shown += " " + low
+        out.append(Fact(kind=d.kind.value, value=d.value[:200], interaction_id=d.turn.item.interaction_id,
+                        channel=d.turn.item.channel, occurred_at=d.turn.item.occurred_at, speaker=d.turn.role,
+                        evidence=state.masked(d.evidence)[:500] or None))
+    return out
+
+
 def analyse(items: Sequence[HistoryItem], *, now: datetime, relevant_ids: Sequence[str] = ()) -> CardInsights:
     items = list(items)
     if not items:
@@ -137,7 +163,7 @@ def analyse(items: Sequence[HistoryItem], *, now: datetime, relevant_ids: Sequen
     facts: list[Fact] = []
     seen: set[str] = set()
     for v in values:
-        if len(facts) >= MAX_FACTS - MAX_TRIED or _fact_score(v, relevant, open_text) < 0.5:
+        if len(facts) >= MAX_FACTS or _fact_score(v, relevant, open_text) < 0.5:
             break
         if v.display.lower() in seen:
             continue
@@ -154,14 +180,43 @@ def analyse(items: Sequence[HistoryItem], *, now: datetime, relevant_ids: Sequen
                 tried.append(Fact(kind=FactKind.TRIED.value, value=state.masked(phrase)[:200],
                                   interaction_id=t.item.interaction_id, channel=t.item.channel,
                                   occurred_at=t.item.occurred_at, speaker="customer", evidence=state.masked(s)))
-    facts.extend(tried)
+    dates: list[Fact] = []
     for o in open_items:
-        if o.kind == "promise" and o.due and len(facts) < MAX_FACTS and o.due.lower() not in seen:
+        if o.kind == "promise" and o.due and o.due.lower() not in seen:
             seen.add(o.due.lower())
-            facts.append(Fact(kind=FactKind.DATE.value, value=o.due[:200], interaction_id=o.interaction_id,
+            dates.append(Fact(kind=FactKind.DATE.value, value=o.due[:200], interaction_id=o.interaction_id,
                               channel=o.channel, occurred_at=o.occurred_at, speaker="agent", evidence=o.text))
-    order = {"id": 0, FactKind.AMOUNT.value: 1, FactKind.LAST4.value: 1, FactKind.TRIED.value: 3,
-             FactKind.DATE.value: 2}
+    # what was done, dated: a promise kept on a day the record names ("the re-read was completed on May 4")
+    for c in promises:
+        if c.status == "fulfilled" and c.due and c.due.lower() not in seen and c.due_date is not None:
+            seen.add(c.due.lower())
+            dates.append(Fact(kind=FactKind.DATE.value, value=c.due[:200], interaction_id=c.turn.item.interaction_id,
+                              channel=c.turn.item.channel, occurred_at=c.turn.item.occurred_at, speaker=c.turn.role,
+                              evidence=state.masked(c.sentence)))
+    # the customer's own dates ahead ("the form is due at the club by Jun 2", "I leave on the 9th"): their deadlines
+    for v in state.values:
+        if v.kind != FactKind.DATE or v.superseded:
+            continue
+        m = next((m for m in v.mentions if m.turn.role == "customer" and m.turn.speaks and
+                  m.extra.get("when") is not None and aware(m.extra["when"]).date() >= aware(
+                      m.turn.item.occurred_at).date()), None)
+        if m is not None and m.value.lower() not in seen and len(m.value) >= 5:
+            seen.add(m.value.lower())
+            dates.append(Fact(kind=FactKind.DATE.value, value=m.value[:200], interaction_id=m.turn.item.interaction_id,
+                              channel=m.turn.item.channel, occurred_at=m.turn.item.occurred_at, speaker="customer",
+                              evidence=state.masked(m.evidence)[:500] or None))
+    details = _details(turns, items, state, seen)
+    # 15 slots: the best identifiers and amounts, then the open dates, the customer's own details and what they
+    # tried, then whatever is left of each, in that order
+    core, rest = facts[:9], facts[9:]
+    facts = core + dates[:3] + details[:4] + tried
+    for extra in rest + dates[3:] + details[4:]:
+        if len(facts) >= MAX_FACTS:
+            break
+        facts.append(extra)
+    order = {"id": 0, FactKind.AMOUNT.value: 1, FactKind.LAST4.value: 1, FactKind.TRIED.value: 4,
+             FactKind.DATE.value: 2, FactKind.PRODUCT.value: 3, FactKind.DESCRIPTION.value: 3,
+             FactKind.QUANTITY.value: 3}
     facts.sort(key=lambda f: order.get("id" if f.kind in {k.value for k in ID_KINDS} else f.kind, 4))
 
     lang = _history_language(turns) or "en"
@@ -171,7 +226,7 @@ def analyse(items: Sequence[HistoryItem], *, now: datetime, relevant_ids: Sequen
         requests_open=[c for c in requests
                        if c.status == "open" and c.objects - {"number"} and not _stale(c, last_time)],
         waiting=waiting_turn, waiting_sentence=waiting_text, customer_name=_customer_name(items), lang=lang,
-        mask=state.masked, references=id_values[:5]))
+        mask=state.masked, references=id_values[:5], fulfilled=[c for c in promises if c.status == "fulfilled"]))
 
     latest_customer = next((i for i in reversed(items) if i.direction == "inbound"), None)
     language = sentiment = None

@@ -73,9 +73,12 @@ def _safe(ref: datetime, year: int, month: int, day: int) -> datetime | None:
         return None
 
 
+HAS_DIGIT = re.compile(r"\d")
+
+
 def find_dates(text: str, ref: datetime) -> list[tuple[str, datetime | None, int, int]]:
     """(as written, resolved date or None, start, end) for each calendar date in `text`."""
-    if not any(ch.isdigit() for ch in text):
+    if not HAS_DIGIT.search(text):
         return []  # every date pattern has a day number
     return list(_find_dates(text, ref))
 

@@ -45,6 +45,10 @@ class FactKind(StrEnum):
     PERSON = "person"
     # what the customer already did (a short phrase)
     TRIED = "tried"
+    # the customer's own key details (describe.py): a described item or problem, a product/place name, a count
+    DESCRIPTION = "description"
+    PRODUCT = "product"
+    QUANTITY = "quantity"
 
 
 # Identifier kinds: shown first on the card, subject to read-back confirmation and near-duplicate correction.

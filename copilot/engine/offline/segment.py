@@ -183,7 +183,9 @@ def _clean_lines(item: HistoryItem) -> tuple[list[str], list[str], bool]:
     for line in lines:
         if line.lstrip().startswith(">") or QUOTE_HEADER.match(line) or re.match(r"^\s*-{3,}\s*Forwarded", line, re.I):
             break
-        if attach.search(line) and re.match(r"^\s*\[", line):
+        bracket = re.match(r"^\s*\[[^\]]*\]", line)
+        if bracket and attach.search(bracket.group()):
+            # "[attachment: x.pdf]" is a file, not text; "[In-app mail] Your order ..." is a message
             attachment = True
             continue
         if NOISE_LINE.match(line):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 DIGIT_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
@@ -57,6 +58,10 @@ def _symbol(word: str, in_run: bool) -> str | None:
 DASHED = re.compile(r"(?<![\w-])(?:[A-Za-z0-9]-){3,}[A-Za-z0-9](?![\w-])")
 
 
+PUNCT = re.compile(r"[.,;…]+")
+
+
+@lru_cache(maxsize=4096)
 def normalise_spelled(text: str) -> str:
     """Rewrite spelled-out identifiers in `text` into compact strings, leaving everything else as is."""
     text = DASHED.sub(lambda m: m.group().replace("-", "").upper(), text)
@@ -65,7 +70,7 @@ def normalise_spelled(text: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        if tokens[i].isspace() or re.fullmatch(r"[.,;…]+", tokens[i]):
+        if tokens[i].isspace() or PUNCT.fullmatch(tokens[i]):
             out.append(tokens[i])  # a run starts on a symbol, never on the space before it
             i += 1
             continue
@@ -76,7 +81,7 @@ def normalise_spelled(text: str) -> str:
         while j < len(tokens):
             tok = tokens[j]
             low = tok.lower()
-            if tok.isspace() or re.fullmatch(r"[.,;…]+", tok):
+            if tok.isspace() or PUNCT.fullmatch(tok):
                 if not tok.isspace() and j + 1 < len(tokens) and not tokens[j + 1].isspace():
                     break  # "149.00", "1,284": a number's own punctuation ends the run
                 j += 1
@@ -98,7 +103,7 @@ def normalise_spelled(text: str) -> str:
             last_symbol_end = j
         symbols = [s for s in run_symbols if s != "-"]
         spoken = sum(1 for t in tokens[i:last_symbol_end]
-                     if not t.isspace() and not re.fullmatch(r"[.,;…]+", t))
+                     if not t.isspace() and not PUNCT.fullmatch(t))
         compact = "".join(run_symbols).strip("-")
         has_digit = any(ch.isdigit() for ch in compact)
         # a real spelled run: 4+ symbols, at least one digit or several letters, spoken as separate tokens

@@ -28,14 +28,23 @@ BY_WORD = re.compile(r"\b(?:by|until|before|no later than|on|for|to|até|bis(?: 
                      r"avant le|el|le|am|zum|em|au)\s*$", re.IGNORECASE)
 
 
+MOVED_TO = re.compile(r"\b(?:(?:re)?scheduled|moved|changed|postponed|pushed(?: back)?|delayed|rebooked|updated|"
+                      r"reprogramad[oa]|pospuest[oa]|cambiad[oa]|report[ée]e?|décalée?|verschoben|verlegt|"
+                      r"remarcad[oa]|adiad[oa])\b[^.;]{0,40}\b(?:to|for|until|al|para el|para|au|à|auf|zum|den|"
+                      r"para o|para a)\s*$", re.IGNORECASE)
+
+
 def aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+_FAMILY: dict[FactKind, str] = {k: "id" if k in ID_KINDS or k in {FactKind.PHONE, FactKind.LAST4,
+                                                                    FactKind.MASKED_NUMBER} else k.value
+                                 for k in FactKind}
+
+
 def family(kind: FactKind) -> str:
-    if kind in ID_KINDS or kind in {FactKind.PHONE, FactKind.LAST4, FactKind.MASKED_NUMBER}:
-        return "id"
-    return kind.value
+    return _FAMILY[kind]  # a table: called for every mention pair, the enum set lookups were a hot spot
 
 
 # ---------------------------------------------------------------- values
@@ -211,7 +220,7 @@ def make_mask(superseded: list[Value]):  # noqa: ANN201 - returns a str -> str f
 
 @dataclass
 class Commitment:
-    kind: str  # promise | request
+    kind: str  # promise | request | note (an internal note with a date: replaces, never shown)
     text: str
     turn: Turn
     sentence: str
@@ -224,6 +233,8 @@ class Commitment:
     status: str = "open"
     callback: bool = False
     overdue: bool = False
+    own_amounts: set[str] = field(default_factory=set)  # amounts of the sentence itself, not its context
+    closed_by: str | None = None  # the sentence that fulfilled, replaced, cancelled or answered it
 
 
 @cache
@@ -248,15 +259,31 @@ def _objects(text: str) -> frozenset[str]:
     return frozenset(name for name, p in _object_res() if p.search(text))
 
 
-def _numbers(text: str) -> set[str]:
+NUMBER = re.compile(r"\d[\d,.]{2,}\d|\d{3,}")
+NON_DIGIT = re.compile(r"\D")
+
+
+@lru_cache(maxsize=8192)
+def _numbers(text: str) -> frozenset[str]:
     """Significant numbers in a sentence (quantities such as "3,500 points" tie a promise to its fulfilment)."""
-    return {re.sub(r"\D", "", n) for n in re.findall(r"\d[\d,.]{2,}\d|\d{3,}", text)}
+    return frozenset(NON_DIGIT.sub("", n) for n in NUMBER.findall(text))
 
 
 def _due(sentence: str, ref: datetime) -> tuple[str | None, datetime | None]:
+    """The date a promise is due (a written date ends with its last letter or digit, not a full stop)."""
+    written, when = _due_raw(sentence, ref)
+    if written:
+        written = re.sub(r"(?<=[^\W\d_])\.$", "", written.strip())
+    return written, when
+
+
+def _due_raw(sentence: str, ref: datetime) -> tuple[str | None, datetime | None]:
     """The date a promise is due: the future date after "by/until/até/bis", else the last future date."""
     dates = [d for d in find_dates(sentence, ref) if d[1] is None or d[1].date() >= ref.date()]
     if dates:
+        moved = [d for d in dates if MOVED_TO.search(sentence[:d[2]])]
+        if moved:
+            return moved[-1][0], moved[-1][1]  # "rescheduled from Tue, Mar 3 to Fri, Mar 6": the new date
         after_by = [d for d in dates if BY_WORD.search(sentence[:d[2]])]
         written, when, _s, _e = (after_by or dates)[-1] if not after_by else after_by[0]
         return written, when
@@ -275,29 +302,58 @@ def _mention_index(mentions: list[Mention]) -> dict[int, list[Mention]]:
 def _sentence_values(sentence: str, turn_mentions: list[Mention]) -> tuple[set[str], set[str]]:
     ids = {m.key for m in turn_mentions if family(m.kind) == "id" and m.value in sentence}
     amounts = {m.key for m in turn_mentions if m.kind == FactKind.AMOUNT and m.value in sentence}
-    return ids | _numbers(sentence) - {re.sub(r"\D", "", a) for a in amounts}, amounts
+    return ids | (_numbers(sentence) - {NON_DIGIT.sub("", a) for a in amounts}), amounts
 
 
 ANAPHOR = re.compile(r"^(?:that|this|it|they|these|those|das|dies|es|cela|ça|ce|eso|esto|isso|isto)\b", re.I)
 
 
+FIELD_LINE = re.compile(r"^\s*(?P<label>[^\W\d_][\w /&'-]{1,30}):\s+\S")
+
+
+def _not_a_promise(sentence: str, turn: Turn, due_date: datetime | None, date_ctx: re.Pattern[str]) -> bool:
+    """Statements that read like promises but are not ours to keep.
+
+    A bill's due date ("Balance due: $48.10 by Jan 3", "your statement is available") is the customer's to pay;
+    a record field ("Meter status: PENDING", "Address: ...") is a value, unless it schedules a dated event
+    ("Visit booked: Tue, Mar 4"); a sentence opening on a condition ("If the claim is denied, ...") is a rule.
+    """
+    if rx("customer_obligation").search(sentence):
+        return True
+    field_ = FIELD_LINE.match(sentence)
+    if field_ and not (due_date is not None and date_ctx.search(sentence)):
+        return True
+    return bool(rx("conditional_opening").match(sentence)) and due_date is None
+
+
 def find_commitments(turns: list[Turn], mentions: list[Mention]) -> list[Commitment]:
+    """Promises and requests of agents, bots and systems; internal notes that move a date come back as "note"."""
     promise, request, date_ctx = rx("promise"), rx("request"), rx("commitment_date_context")
     callback = rx("callback_words")
+    acknowledgement = rx("acknowledgement")
     by_turn = _mention_index(mentions)
     out: list[Commitment] = []
     for turn in turns:
-        if not turn.speaks or turn.role == "customer" or turn.internal:
+        if not turn.speaks or turn.role == "customer":
             continue
         ref = aware(turn.item.occurred_at)
         tm = by_turn.get(turn.index, [])
         for i, sentence in enumerate(turn.sentences):
-            if len(sentence) < 8 or rx("acknowledgement").match(sentence):
+            if len(sentence) < 8 or acknowledgement.match(sentence):
+                continue
+            if turn.internal:
+                # a note never becomes an open item (it may not be quoted), but it moves dates ("target moved
+                # to 07/10"): kept to replace the promise it changes
+                due, due_date = _due(sentence, ref)
+                if due_date is not None:
+                    out.append(Commitment("note", sentence, turn, sentence, due, due_date,
+                                          *_sentence_values(sentence, tm), set(_topics(sentence))))
                 continue
             question = sentence.rstrip().endswith("?")
             prev = turn.sentences[i - 1] if i else ""
             context = sentence
             ids, amounts = _sentence_values(sentence, tm)
+            own_amounts = set(amounts)
             if prev and (ANAPHOR.match(sentence) or (not ids and not amounts)):
                 p_ids, p_amounts = _sentence_values(prev, tm)
                 p_named = {m.key for m in tm if family(m.kind) == "id" and m.value in prev}
@@ -306,6 +362,7 @@ def find_commitments(turns: list[Turn], mentions: list[Mention]) -> list[Commitm
                 if ANAPHOR.match(sentence) or (len(sentence.split()) < 12 and len(prev.split()) <= 25
                                                and re.search(r"[.!]$", prev) and (p_named or p_amounts)):
                     context = prev + " " + sentence
+                    own_amounts |= p_amounts
             if request.search(sentence) and turn.role != "system" or (question and turn.role in {"agent", "bot"}
                                                                         and request.search(sentence)):
                 out.append(Commitment("request", context, turn, sentence, ids=ids, amounts=amounts,
@@ -315,9 +372,13 @@ def find_commitments(turns: list[Turn], mentions: list[Mention]) -> list[Commitm
                 continue
             due, due_date = _due(sentence, ref)
             future_date = due_date is not None and due_date.date() >= ref.date()
-            if promise.search(sentence) or (future_date and date_ctx.search(sentence)):
-                out.append(Commitment("promise", context, turn, sentence, due, due_date, ids, amounts,
-                                      set(_topics(context)), callback=bool(callback.search(sentence))))
+            if not (promise.search(sentence) or (future_date and date_ctx.search(sentence))):
+                continue
+            if _not_a_promise(sentence, turn, due_date, date_ctx):
+                continue
+            out.append(Commitment("promise", context, turn, sentence, due, due_date, ids, amounts,
+                                  set(_topics(context)), callback=bool(callback.search(sentence)),
+                                  own_amounts=own_amounts))
     return out
 
 
@@ -329,21 +390,14 @@ def _overlap(c: Commitment, ids: set[str], amounts: set[str], topics: set[str]) 
     return bool(c.topics & topics) or (not c.topics and not c.ids and not c.amounts)
 
 
-def resolve(commitments: list[Commitment], turns: list[Turn], mentions: list[Mention]) -> None:
+def resolve(commitments: list[Commitment], turns: list[Turn], mentions: list[Mention],
+            notes: list[Commitment] | None = None) -> None:
     """Close what later messages fulfilled, replaced, cancelled or answered."""
     fulfilled, replaced, cancelled = rx("fulfilled"), rx("replaced"), rx("cancelled")
     negation, attach, ack, future = rx("negation"), rx("attachment"), rx("acknowledge_receipt"), rx("future_intent")
     by_turn = _mention_index(mentions)
     promises = [c for c in commitments if c.kind == "promise"]
-    for c in promises:
-        for q in promises:
-            if q.turn.index <= c.turn.index or (c.amounts and not q.amounts) or (c.ids and q.ids and
-                                                                                not c.ids & q.ids):
-                continue  # a money promise is replaced only by another about money, an id's only about it
-            if _overlap(c, q.ids, q.amounts, q.topics) and \
-                    (q.due_date is not None or c.due_date is None or replaced.search(q.sentence)):
-                c.status = "replaced"
-                break
+    _replace(promises, notes or [], replaced)
     for c in commitments:
         if c.status != "open":
             continue
@@ -354,25 +408,27 @@ def resolve(commitments: list[Commitment], turns: list[Turn], mentions: list[Men
             if c.kind == "request":
                 quick = turn.item is c.turn.item and not c.objects - {"number"} and turn.speaks
                 if turn.role == "customer" and (turn.attachment or quick):
-                    c.status = "answered"
+                    _close(c, "answered", turn.text)
                 elif turn.role == "customer" and turn.speaks:
                     for s in turn.sentences:
                         if _objects(s) & c.objects and not negation.search(s) and not future.search(s):
-                            c.status = "answered"
+                            _close(c, "answered", s)
                             break
                         if "number" in c.objects and any(family(m.kind) == "id" and m.value in s for m in tm) \
                                 and not future.search(s):
-                            c.status = "answered"
+                            _close(c, "answered", s)
                             break
-                elif turn.role in {"agent", "system"} and any(ack.search(s) and (_objects(s) & c.objects or not
-                                                                                 c.objects) for s in turn.sentences):
-                    c.status = "answered"
+                elif turn.role in {"agent", "system"}:
+                    s = next((s for s in turn.sentences if ack.search(s) and (_objects(s) & c.objects
+                                                                              or not c.objects)), None)
+                    if s is not None:
+                        _close(c, "answered", s)
                 if c.status != "open":
                     break
                 continue
             # promises
             if c.callback and turn.role == "agent" and turn.speaks and not turn.internal:
-                c.status = "fulfilled"
+                _close(c, "fulfilled", turn.text)
                 break
             for s in (turn.sentences or [turn.text]):
                 ids, amounts = _sentence_values(s, tm)
@@ -380,17 +436,88 @@ def resolve(commitments: list[Commitment], turns: list[Turn], mentions: list[Men
                 if not _overlap(c, ids, amounts, topics):
                     continue
                 if cancelled.search(s) and (c.ids & ids or c.amounts & amounts) and turn.role != "customer":
-                    c.status = "cancelled"
+                    _close(c, "cancelled", s)
                     break
-                if fulfilled.search(s) and not (turn.role == "customer" and negation.search(s)) \
-                        and not re.search(r"\bif\b|\bwhen\b|\bonce\b|\bsi\b|\bwenn\b|\bse\b", s, re.I):
-                    c.status = "fulfilled"
+                if _fulfils(c, s, turn, fulfilled, negation, replaced):
+                    _close(c, "fulfilled", s)
                     break
                 if turn.role in {"agent", "system"} and attach.search(s) and "response" in c.topics & topics:
-                    c.status = "fulfilled"
+                    _close(c, "fulfilled", s)
                     break
             if c.status != "open":
                 break
+
+
+def _close(c: Commitment, status: str, by: str) -> None:
+    c.status = status
+    c.closed_by = by
+
+
+CONDITION = re.compile(r"\b(?:if|when|once|si|wenn|se|sobald|lorsque|quand|cuando|assim que|en cuanto|dès que)\b", re.I)
+REPORTED = re.compile(r"\b(?:said|told|says|would|was supposed|were supposed|promised|dijo|dijeron|a dit|m'a dit|"
+                      r"hat gesagt|sagte|disse|falou)\b", re.I)
+
+
+def _fulfils(c: Commitment, s: str, turn: Turn, fulfilled: re.Pattern[str], negation: re.Pattern[str],
+             replaced: re.Pattern[str]) -> bool:
+    """A later sentence says the promised thing happened: done-wording, not conditional, not a new plan or date."""
+    if not fulfilled.search(s) or CONDITION.search(s) or s.rstrip().endswith("?") or s.lstrip().startswith("¿"):
+        return False  # "is it ready yet?" asks; it does not report
+    if rx("in_progress").search(s):
+        return False  # "is being reviewed": under way, not done
+    if turn.role == "customer" and (negation.search(s) or REPORTED.search(s)):
+        return False  # "it still hasn't arrived", "Ken said it would be paid": not done
+    # "has been rescheduled to ...", "the new estimated date is ...": a new promise, not done
+    return not (replaced.search(s) or rx("new_estimate").search(s))
+
+
+def _same_day(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and b is not None and a.date() == b.date()
+
+
+def _replace(promises: list[Commitment], notes: list[Commitment], replaced: re.Pattern[str]) -> None:
+    """A later promise (or an internal note moving the date) about the same thing replaces an earlier one.
+
+    The same date restated is a confirmation: the earlier one closes as replaced, the confirmation stays open.
+    Money promises are replaced only by money promises, an id's only by one about that id, and a date only by a
+    statement about the same kind of event (a parcel's release is not replaced by its return to sender).
+    """
+    for c in promises:
+        for q in sorted(promises + notes, key=lambda x: x.turn.index):
+            if q is c or q.turn.index < c.turn.index or (q.turn.index == c.turn.index and q.kind == "note"):
+                continue
+            if q.turn.index == c.turn.index and q.sentence == c.sentence:
+                continue
+            if q.turn.index == c.turn.index and not (q.due_date and c.due_date and not _same_day(q.due_date,
+                                                                                                c.due_date)):
+                continue  # two promises of one message stand side by side unless the second moves the date
+            if (c.own_amounts and not q.amounts) or (c.ids and q.ids and not c.ids & q.ids):
+                continue
+            if c.topics and q.topics and not c.topics & q.topics:
+                continue
+            if c.due_date is not None and q.due_date is not None and c.topics and q.topics and \
+                    not _event_match(c, q):
+                continue
+            if q.kind == "note" and not (q.due_date and replaced.search(q.sentence)):
+                continue
+            # "The revised date is Jun 3." names no subject: it moves the latest dated promise before it
+            subjectless = not q.topics and not q.ids and q.due_date is not None and c.due_date is not None \
+                and bool(rx("new_estimate").search(q.sentence))
+            if (subjectless or _overlap(c, q.ids, q.amounts, q.topics)) and \
+                    (q.due_date is not None or c.due_date is None or replaced.search(q.sentence)):
+                _close(c, "replaced", q.sentence)
+                break
+
+
+def _event_match(c: Commitment, q: Commitment) -> bool:
+    """Both promises are about the same event: their event topics (not just the object they mention) meet."""
+    if rx("other_event").search(q.sentence) and not rx("other_event").search(c.sentence):
+        return False  # "will be sent back to the sender on ...": another event than the one promised
+    ce, qe = c.topics - OBJECT_TOPICS, q.topics - OBJECT_TOPICS
+    return bool(ce & qe) if ce and qe else bool(c.topics & q.topics)
+
+
+OBJECT_TOPICS = frozenset({"delivery"})
 
 
 @dataclass
@@ -408,8 +535,9 @@ def track(turns: list[Turn], mentions: list[Mention]) -> CardState:
     values = merge_values(mentions)
     find_superseded(values)
     superseded = [v for v in values if v.superseded]
-    commitments = find_commitments(turns, mentions)
-    resolve(commitments, turns, mentions)
+    found = find_commitments(turns, mentions)
+    commitments = [c for c in found if c.kind != "note"]
+    resolve(commitments, turns, mentions, [c for c in found if c.kind == "note"])
     return CardState(values, superseded, commitments, make_mask(superseded))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 from copilot.engine.offline.segment import Turn, rx
 from copilot.engine.offline.state import Commitment, problem_score
+from copilot.engine.offline.text import split_sentences
 
 SUMMARY_WORDS = 120
 QUOTE_WORDS = 32
@@ -59,10 +60,13 @@ class SummaryInput:
     lang: str
     mask: Callable[[str], str]
     references: list[str]
+    fulfilled: list[Commitment] = field(default_factory=list)  # kept promises: what was done, in the record's words
 
 
 def _speaker(turn: Turn, t: dict[str, Any]) -> str:
-    name = re.sub(r"\s*\(.*?\)\s*", " ", turn.name or turn.item.author_name or "").strip()
+    # an inbound item's author is the customer: an agent's line in it is named by its own label only
+    own = turn.item.author_name if turn.item.direction != "inbound" else None
+    name = re.sub(r"\s*\(.*?\)\s*", " ", turn.name or own or "").strip()
     if turn.internal:
         return t["internal"].format(name=name or "—")
     if turn.role == "system":
@@ -87,7 +91,7 @@ def summarise(s: SummaryInput) -> str:
     customer_turns = [turn for turn in body if turn.role == "customer"]
     total_words = sum(words(turn.text) for turn in body)
     short = len({turn.item.channel for turn in body}) == 1 and total_words < 400 and len(s.turns) < 14
-    parts: list[tuple[int, str]] = []  # (priority, sentence), written in the order added
+    parts: list[tuple[int, str] | tuple[int, str, str]] = []  # (priority, sentence[, group]), in order added
 
     def q(text: str) -> str:
         return s.mask(text).strip().rstrip()
@@ -111,7 +115,7 @@ def summarise(s: SummaryInput) -> str:
             best = max(scored, key=lambda p: p[0])[1]
             key = "agent_asks" if best.rstrip().endswith("?") else "agent_says"
             parts.append((1, t[key].format(text=q(best))))
-        return _finish([p for _, p in parts])
+        return _finish([p[1] for p in parts])
 
     # who
     inbound = {turn.item.interaction_id for turn in customer_turns}
@@ -150,10 +154,34 @@ def summarise(s: SummaryInput) -> str:
             if _quotable(x) and action and not x.rstrip().endswith("?"):
                 info = len(re.findall(r"\d", x)) ** 0.5 * 0.2 + (0.4 if re.search(r"[A-Z]{2,}-?\d", x) else 0)
                 done.append((1.0 + info - (0.3 if turn.internal else 0.0), turn, x))
+    # a kept promise is best told by the message that reported it ("Your refund of $40 has been issued")
+    for c in s.fulfilled:
+        by = c.closed_by or ""
+        # a system notice may be a record line ("[App inbox] Your order has been delivered") with no sentences
+        turn = next((x for x in s.turns if by and (by in x.sentences or by == x.text) and x.role in {"agent", "system"}
+                     and not x.internal), None)
+        if turn is not None and not _quotable(by):
+            # a long record: its sentence that reports the thing done
+            by = next((x for x in split_sentences(re.sub(r"^\s*\[[^\]]*\]\s*", "", by))
+                       if _quotable(x) and rx("fulfilled").search(x)), by)
+        if turn is not None and _quotable(by) and not by.rstrip().endswith("?"):
+            info = len(re.findall(r"\d", by)) ** 0.5 * 0.2
+            done.append((1.6 + info, turn, by))
     done.sort(key=lambda d: -d[0])
-    for _score, turn, x in sorted(done[:4], key=lambda d: d[1].index):
-        parts.append((4, t["agent_did"].format(date=short_date(turn.item.occurred_at, lang),
+    done = [d for k, d in enumerate(done) if all(d[2] != e[2] for e in done[:k])]
+    open_text = " ".join(c.text for c in s.promises_open)
+    done = [d for d in done if d[2] not in open_text]  # told once, as the open promise it belongs to
+    for score, turn, x in sorted(done[:4], key=lambda d: d[1].index):
+        # a kept promise (scored from 1.6) tells the current state: it outranks the older context
+        parts.append((2 if score >= 1.6 else 4, t["agent_did"].format(date=short_date(turn.item.occurred_at, lang),
                                                agent=_speaker(turn, t), text=q(x))))
+    # what only the team knows: the latest internal notes' most informative sentence (agent-facing, never a reply)
+    notes = [turn for turn in body if turn.internal]
+    for turn in notes[-2:]:
+        candidates = [x for x in turn.sentences if _quotable(x) and not x.rstrip().endswith("?")]
+        if candidates:
+            best_note = max(candidates, key=_note_info)
+            parts.append((3, t["note"].format(date=short_date(turn.item.occurred_at, lang), text=q(best_note))))
     # what is open
     for c in s.promises_open[-2:]:
         text = c.text if words(c.text) <= QUOTE_WORDS else c.sentence
@@ -169,8 +197,15 @@ def summarise(s: SummaryInput) -> str:
         parts.append((5, t["open_request"].format(object=t["objects"].get(obj, obj))))
     # the latest need and the next step
     if s.waiting is not None and s.waiting_sentence:
-        parts.append((0, t["latest"].format(date=short_date(s.waiting.item.occurred_at, lang),
-                                            text=q(s.waiting_sentence))))
+        # with room, the latest message's other sentence that states the need ("it still says mismatch")
+        others = [x for x in s.waiting.sentences if x != s.waiting_sentence and _quotable(x)
+                  and problem_score(x) > 0.5 and words(x) + words(s.waiting_sentence) <= QUOTE_WORDS + 8]
+        date = short_date(s.waiting.item.occurred_at, lang)
+        if others:
+            extra = max(others, key=problem_score)
+            pair = [x for x in s.waiting.sentences if x in {extra, s.waiting_sentence}]
+            parts.append((0, t["latest"].format(date=date, text=q(" ".join(pair))), "latest"))
+        parts.append((0, t["latest"].format(date=date, text=q(s.waiting_sentence)), "latest"))
     overdue = [c for c in s.promises_open if _overdue(c)]
     if overdue:
         parts.append((2, t["next_overdue"]))
@@ -185,13 +220,24 @@ def summarise(s: SummaryInput) -> str:
         parts.append((6, t["references"].format(values=", ".join(s.references[:6]))))
     # keep the most important sentences that fit, in the order written
     kept: list[int] = []
+    groups: set[str] = set()
     budget = SUMMARY_WORDS
     for i in sorted(range(len(parts)), key=lambda i: parts[i][0]):
         n = words(parts[i][1])
-        if n <= budget:
+        group = parts[i][2] if len(parts[i]) > 2 else None  # type: ignore[misc]
+        if n <= budget and (group is None or group not in groups):
             kept.append(i)
             budget -= n
+            if group:
+                groups.add(group)
     return _finish([parts[i][1] for i in sorted(kept)])
+
+
+def _note_info(text: str) -> float:
+    """How much a note sentence tells: dates, ids and figures, a changed plan, what the customer was not told."""
+    score = len(re.findall(r"\d", text)) ** 0.5 * 0.3 + 0.5 * len(re.findall(r"\b[A-Z]{2,}[-\w]*", text)) ** 0.5
+    score += 1.0 if rx("replaced").search(text) or rx("negation").search(text) else 0.0
+    return score - 0.02 * words(text)
 
 
 def _content(text: str) -> set[str]:

@@ -85,6 +85,9 @@ def clean_body(item: HistoryItem) -> list[str]:
     return out
 
 
+ORDINAL_MONTH = re.compile(r"\s+(?:Jan|Feb|M[äa]r|Apr|Mai|Jun|Jul|Aug|Sep|Okt|Nov|Dez)[a-zä]*\b")
+
+
 def split_sentences(text: str) -> list[str]:
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
@@ -95,6 +98,9 @@ def split_sentences(text: str) -> list[str]:
         end = m.end()
         if m.group().startswith(".") and ABBREVIATIONS.search(text[start:end]):
             continue
+        if m.group() == "." and re.search(r"(?<![\d.])\d{1,2}$", text[start:m.start()]) and \
+                ORDINAL_MONTH.match(text, end):
+            continue  # a German-style day ("bis zum 3. Juni") ends no sentence
         piece = text[start:end].strip()
         if piece:
             parts.append(piece)

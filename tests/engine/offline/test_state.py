@@ -93,3 +93,83 @@ def test_tried_is_a_fact_not_an_open_item_and_waiting_for_is_the_latest_need() -
     assert not [o for o in card.open_items if o.kind == "tried"]
     waiting = [o for o in card.open_items if o.kind == "waiting_for"]
     assert waiting and "technician" in waiting[0].text
+
+
+def _open_text(card) -> str:  # noqa: ANN001 - CardInsights
+    return " ".join(o.text + " " + (o.due or "") for o in card.open_items)
+
+
+def test_the_same_date_restated_is_a_confirmation_that_stays_open() -> None:
+    items = [item(1, "Your boiler service visit is Tuesday, April 6, 9-11am.", direction="outbound", role="agent",
+                  name="Runa"),
+             item(2, "Visit booked: April 6, boiler service, 9-11am", channel="sms", direction="outbound",
+                  role="system", days=1)]
+    card = analyse(items, now=T0 + timedelta(days=2))
+    assert "April 6" in _open_text(card)
+
+
+def test_a_new_estimated_date_without_future_wording_replaces_and_is_not_fulfilled() -> None:
+    items = [item(1, "Su pedido estará listo el lunes 8 de marzo.", channel="whatsapp", direction="outbound",
+                  role="agent", name="Farmacia Norte"),
+             item(2, "Hubo un retraso con el proveedor. Ahora la fecha estimada de entrega es el jueves 11 de marzo.",
+                  channel="whatsapp", direction="outbound", role="agent", days=3, name="Farmacia Norte"),
+             item(3, "Buenas tardes, ¿ya está listo mi pedido?", channel="whatsapp", days=4, name="Ana Ruiz")]
+    card = analyse(items, now=T0 + timedelta(days=4))
+    assert "11 de marzo" in _open_text(card) and "8 de marzo" not in _open_text(card)
+
+
+def test_a_different_event_does_not_replace_a_promise() -> None:
+    items = [item(1, "Thanks for paying. We expect customs to clear the shipment PK-55120 by Mar 9.",
+                  direction="outbound", role="agent", name="Tove"),
+             item(2, "Notice: shipment PK-55120 will be sent back to the sender on Mar 12.", channel="sms",
+                  direction="outbound", role="system", days=1)]
+    card = analyse(items, now=T0 + timedelta(days=2))
+    assert "Mar 9" in _open_text(card)
+
+
+def test_bill_notices_and_record_fields_are_not_promises() -> None:
+    items = [item(1, "Your statement is available: $52.10, please pay by Mar 20.", channel="sms",
+                  direction="outbound", role="system"),
+             item(2, "Balance due: $52.10 on Mar 20, 2027\nMeter status: ESTIMATED", direction="outbound",
+                  role="system", days=1)]
+    card = analyse(items, now=T0 + timedelta(days=2))
+    assert not [o for o in card.open_items if o.kind == "promise"]
+
+
+def test_an_internal_note_moving_the_date_replaces_the_promise_and_is_never_shown() -> None:
+    items = [item(1, "We've sent your appeal to the review board and expect a decision by February 12.",
+                  direction="outbound", role="agent", name="Halvard"),
+             item(2, "Board review pushed to 02/26, they want the site report first.",
+                  channel="ticket", direction="internal", role="agent", days=5, name="Halvard")]
+    card = analyse(items, now=T0 + timedelta(days=6))
+    assert "February 12" not in _open_text(card)
+    assert "board asked" not in _open_text(card)
+
+
+def test_a_fulfilment_worded_differently_closes_the_promise() -> None:
+    items = [item(1, "We'll add the 300 bonus points to your balance by Feb 4.", direction="outbound",
+                  role="agent", name="Mirek"),
+             item(2, "[App inbox] 300 bonus points were credited to your balance. Enjoy!", channel="chat",
+                  direction="outbound", role="system", days=1)]
+    card = analyse(items, now=T0 + timedelta(days=2))
+    assert "Feb 4" not in _open_text(card)
+    assert [c.status for c in card.closed_items if "Feb 4" in (c.due or "")] == ["fulfilled"]
+
+
+def test_reported_speech_and_work_in_progress_do_not_fulfil_a_promise() -> None:
+    items = [item(1, "Your $900.00 settlement will go out by Feb 10.",
+                  direction="outbound", role="agent", name="Odile"),
+             item(2, "Insurer: your settlement has been approved and is being paid out.", channel="sms",
+                  direction="outbound", role="system", days=2),
+             item(3, "Odile told me the settlement would be paid by Feb 10, my bank shows nothing.",
+                  days=12, name="Ben Carr")]
+    card = analyse(items, now=T0 + timedelta(days=12))
+    assert "Feb 10" in _open_text(card)
+
+
+def test_the_checksum_valid_record_wins_over_a_mistyped_copy() -> None:
+    items = [item(1, "Device: Lumo X2\nIMEI: 490154203237518", direction="outbound", role="system"),
+             item(2, "We've received your claim.\nIMEI on claim: 490154203237581", direction="outbound",
+                  role="system", days=3)]
+    card = analyse(items, now=T0 + timedelta(days=4))
+    assert "490154203237581" in card.superseded and "490154203237518" not in card.superseded
