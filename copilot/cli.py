@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,12 +16,22 @@ app = typer.Typer(help="Omnicopilot: a copilot for contact-center agents.", no_a
                   pretty_exceptions_enable=False)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+tenants_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
 kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 connectors_app = typer.Typer(help="Configure connectors and pull from sources.", no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+
+
+@app.callback()
+def private_files() -> None:
+    """Files this process creates (database, index, keys, exports) are readable by their owner only."""
+    os.umask(0o077)
+
+
 IMPORT_CHUNK = 500
 
 
@@ -149,30 +160,146 @@ def reindex(as_json: JsonOpt = False) -> None:
     emit({"indexed": count}, as_json=as_json, human=f"indexed {count} interactions")
 
 
+def key_view(row: Any) -> dict[str, Any]:
+    from copilot.auth.service import key_status
+
+    return {"id": row.id, "tenant": row.tenant_id, "role": row.role, "name": row.name, "prefix": row.prefix,
+            "status": key_status(row), "created_at": row.created_at, "last_used_at": row.last_used_at,
+            "expires_at": row.expires_at, "revoked_at": row.revoked_at}
+
+
+def admin_session(action: Any) -> Any:
+    """Run `action(session)` and commit; an AppError (unknown tenant, key ...) is a message and exit 1."""
+    from copilot.exceptions import AppError
+    from copilot.services import Services
+
+    services = Services.build(get_settings())
+    try:
+        with services.db.session() as session:
+            result = action(session)
+            session.commit()
+    except AppError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    return result
+
+
+def expiry_or_exit(days: int | None) -> Any:
+    from pydantic import ValidationError
+
+    from copilot.auth.schemas import Expiry
+    from copilot.exceptions import describe_validation_errors
+
+    try:
+        return Expiry(expires_in_days=days).moment()
+    except ValidationError as err:
+        typer.echo(f"error: {describe_validation_errors(list(err.errors()))}", err=True)
+        raise typer.Exit(2) from None
+
+
+ExpiresOpt = Annotated[int | None, typer.Option(help="The key stops working after this many days.")]
+
+
 @keys_app.command("create")
-def keys_create(tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+def keys_create(tenant: Annotated[str, typer.Option(help="Tenant slug (must exist, see `tenants create`).")],
                 role: Annotated[str, typer.Option(help="agent, supervisor, admin or integration.")],
-                name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+                name: Annotated[str, typer.Option(help="Who uses the key, e.g. the agent's name.")] = "",
+                expires_in_days: ExpiresOpt = None,
+                create_tenant: Annotated[bool, typer.Option("--create-tenant",
+                                                            help="Create the tenant if it does not exist.")] = False,
                 as_json: JsonOpt = False) -> None:
-    """Create an API key (printed once; only its hash is stored)."""
+    """Create an API key (printed once; only its hash is stored). An unknown tenant is refused (a typo must not
+    create one) unless --create-tenant."""
     from pydantic import ValidationError
 
     from copilot.auth.schemas import ApiKeyCreate
     from copilot.auth.service import create_api_key
     from copilot.exceptions import describe_validation_errors
-    from copilot.services import Services
 
     try:
-        body = ApiKeyCreate(tenant=tenant, role=role, name=name)  # type: ignore[arg-type]
+        body = ApiKeyCreate(tenant=tenant, role=role, name=name,  # type: ignore[arg-type]
+                            expires_in_days=expires_in_days)
     except ValidationError as err:
         typer.echo(f"error: {describe_validation_errors(list(err.errors()))}", err=True)
         raise typer.Exit(2) from None
-    services = Services.build(get_settings())
-    with services.db.session() as session:
-        plain, row = create_api_key(session, tenant_id=body.tenant, role=body.role, name=body.name)
-        session.commit()
-    services.close()
-    emit({"key": plain, "id": row.id, "tenant": body.tenant, "role": body.role}, as_json=as_json, human=plain)
+    plain, row = admin_session(lambda session: create_api_key(
+        session, tenant_id=body.tenant, role=body.role, name=body.name, expires_at=body.moment(),
+        create_tenant_if_missing=create_tenant))
+    emit({"key": plain, **key_view(row)}, as_json=as_json, human=plain)
+
+
+@keys_app.command("list")
+def keys_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+              include_inactive: Annotated[bool, typer.Option("--all", help="Also revoked and expired keys.")] = False,
+              as_json: JsonOpt = False) -> None:
+    """List API keys: id, tenant, role, name, prefix, created, last used, expiry (never the key)."""
+    from copilot.auth.service import list_keys
+
+    rows = admin_session(lambda session: [key_view(r) for r in list_keys(session, tenant_id=tenant,
+                                                                         include_inactive=include_inactive)])
+    human = "\n".join(f"{r['id']}  {r['tenant']:<16} {r['role']:<11} {r['prefix']}…  {r['status']:<7} "
+                      f"{r['name'] or '-'}  created {str(r['created_at'])[:16]}  last used "
+                      f"{str(r['last_used_at'] or 'never')[:16]}  expires {str(r['expires_at'] or 'never')[:16]}"
+                      for r in rows) or "no keys"
+    emit({"keys": rows}, as_json=as_json, human=human)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+                as_json: JsonOpt = False) -> None:
+    """Revoke an API key: every request with it is a 401 from now on."""
+    from copilot.auth.service import revoke_key
+
+    row = admin_session(lambda session: key_view(revoke_key(session, key_id)))
+    emit(row, as_json=as_json, human=f"revoked {row['id']} ({row['tenant']}, {row['role']}, {row['name'] or '-'})")
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+                expires_in_days: ExpiresOpt = None, as_json: JsonOpt = False) -> None:
+    """Replace a key: a new key with the same tenant, role and name (printed once); the old one is revoked."""
+    from copilot.auth.service import rotate_key
+
+    expires_at = expiry_or_exit(expires_in_days)
+
+    def rotate(session: Any) -> tuple[str, dict, dict]:
+        plain, new, old = rotate_key(session, key_id, expires_at=expires_at)
+        return plain, key_view(new), key_view(old)
+
+    plain, new, old = admin_session(rotate)
+    emit({"key": plain, **new, "replaces": old["id"]}, as_json=as_json, human=plain)
+
+
+@tenants_app.command("create")
+def tenants_create(name: Annotated[str, typer.Argument(help="Tenant slug: lower-case letters, digits, - and _.")],
+                   as_json: JsonOpt = False) -> None:
+    """Create a tenant (keys, imports and connectors then name it)."""
+    from pydantic import ValidationError
+
+    from copilot.auth.schemas import TenantCreate
+    from copilot.auth.service import create_tenant
+    from copilot.exceptions import describe_validation_errors
+
+    try:
+        body = TenantCreate(tenant=name)
+    except ValidationError as err:
+        typer.echo(f"error: {describe_validation_errors(list(err.errors()))}", err=True)
+        raise typer.Exit(2) from None
+    row = admin_session(lambda session: create_tenant(session, body.tenant))
+    emit({"tenant": row.id, "created_at": row.created_at}, as_json=as_json, human=f"created tenant {row.id}")
+
+
+@tenants_app.command("list")
+def tenants_list(as_json: JsonOpt = False) -> None:
+    """List tenants with their number of active keys."""
+    from copilot.auth.service import list_tenants
+
+    rows = admin_session(lambda session: [{"tenant": t.id, "created_at": t.created_at, "active_keys": n}
+                                          for t, n in list_tenants(session)])
+    emit({"tenants": rows}, as_json=as_json,
+         human="\n".join(f"{r['tenant']:<24} {r['active_keys']} active keys" for r in rows) or "no tenants")
 
 
 def find_customer(services: Any, *, tenant: str, identity: str) -> Any:
@@ -220,7 +347,8 @@ def context(tenant: Annotated[str, typer.Option(help="Tenant slug.")],
     services = Services.build(settings)
     customer = find_customer(services, tenant=tenant, identity=identity)
     with services.db.session() as session:
-        card = jsonable_encoder(build_card(services, session, tenant_id=tenant, customer=customer))
+        card = jsonable_encoder(build_card(services, session, tenant_id=tenant, customer=customer,
+                                               wait_for_model=True))  # nobody waits on a one-shot command
     services.close()
     emit(card, as_json=as_json, human=card_as_text(card))
 
@@ -262,6 +390,8 @@ def suggest(tenant: Annotated[str, typer.Option(help="Tenant slug.")],
 @kb_app.command("import")
 def kb_import(path: Annotated[Path, typer.Argument(exists=True, help="A file or a directory of articles.")],
               tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+              audience: Annotated[str, typer.Option(help="public (may be quoted to customers) or internal (agent "
+                                                         "guidance); an article's own `audience` wins.")] = "public",
               as_json: JsonOpt = False) -> None:
     """Import knowledge articles (Markdown, HTML, text, JSON); re-importing a file replaces it."""
     from copilot.interactions.service import ensure_tenant
@@ -273,7 +403,7 @@ def kb_import(path: Annotated[Path, typer.Argument(exists=True, help="A file or 
     services = Services.build(settings)
     ensure_tenant(services.db, tenant)
     try:
-        articles = list(read_articles(path))
+        articles = list(read_articles(path, audience=audience))
     except KnowledgeError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -368,35 +498,91 @@ def connectors_pull(name: Annotated[str, typer.Argument(help="A pull connector, 
                                         f"duplicates {result['duplicates']}, rejected {len(result['rejected'])}")
 
 
-EVALS = {
-    "scenarios": ("score_scenarios.py", ["{dir}/scenarios-{split}.jsonl"]),
-    "tweetsumm": ("score_tweetsumm.py", ["{dir}/public/tweetsumm/{split}.jsonl"]),
-    "next-reply": ("score_next_reply.py", ["--split", "{split}"]),
-    "doc-links": ("score_doc_links.py", ["--split", "{split}"]),
+# Each suite's scorer and what it scores on the dev split (tune here). The test splits are kept apart from the
+# shared folder, so a test run needs the file: `--test-file SUITE=PATH`.
+EVALS: dict[str, tuple[str, list[list[str]]]] = {
+    "scenarios": ("score_scenarios.py", [["{dir}/scenarios-dev.jsonl"], ["{dir}/scenarios-dev-v2.jsonl"]]),
+    "tweetsumm": ("score_tweetsumm.py", [["{dir}/public/tweetsumm/dev.jsonl"]]),
+    "next-reply": ("score_next_reply.py", [["--split", "dev"]]),
+    "doc-links": ("score_doc_links.py", [["--split", "dev"]]),
 }
+# The scorers that take a test split as `--split test --test-file PATH`; the others take the file itself.
+TEST_FILE_OPTION = {"next-reply", "doc-links"}
+
+
+def eval_runs(names: list[str], *, split: str, eval_dir: Path,
+              test_files: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """(label, scorer arguments) for each scorer run of the chosen suites and split."""
+    runs: list[tuple[str, list[str]]] = []
+    for name in names:
+        script, dev_runs = EVALS[name]
+        if split == "dev":
+            for args in dev_runs:
+                argv = [a.format(dir=eval_dir) for a in args]
+                label = f"{name} {Path(argv[0]).name}" if not argv[0].startswith("-") else name
+                runs.append((label, [str(eval_dir / script), *argv]))
+        elif name in test_files:
+            path = test_files[name]
+            argv = ["--split", "test", "--test-file", path] if name in TEST_FILE_OPTION else [path]
+            runs.append((f"{name} {Path(path).name}", [str(eval_dir / script), *argv]))
+    return runs
 
 
 @app.command("eval")
 def evaluate(suite: Annotated[str, typer.Argument(help="scenarios, tweetsumm, next-reply, doc-links or all")] = "all",
-             split: Annotated[str, typer.Option(help="dev (tune here) or test (report only)")] = "dev",
+             split: Annotated[str, typer.Option(help="dev (tune here) or test (with --test-file)")] = "dev",
              eval_dir: Annotated[Path, typer.Option(help="The shared evaluation folder.")] = Path("../shared/eval"),
+             test_file: Annotated[list[str] | None, typer.Option(
+                 "--test-file", help="SUITE=PATH: a test split kept apart from the shared folder.")] = None,
              extra: Annotated[list[str] | None, typer.Option("--arg", help="Extra argument for the scorer.")] = None,
+             dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the scorer commands only.")] = False,
              ) -> None:
-    """Run the shared scorers against a fresh `omnicopilot serve`; each prints its figures last."""
+    """Run the shared scorers against a fresh `omnicopilot serve`, then print each scorer's last line (its figures)."""
     import subprocess
 
     names = list(EVALS) if suite == "all" else [suite]
     if any(n not in EVALS for n in names):
         typer.echo(f"error: suite: one of {', '.join(EVALS)} or all", err=True)
         raise typer.Exit(2)
+    if split not in ("dev", "test"):
+        typer.echo("error: --split: dev or test", err=True)
+        raise typer.Exit(2)
+    test_files: dict[str, str] = {}
+    for pair in test_file or []:
+        name, sep, path = pair.partition("=")
+        if not sep or name not in EVALS or not path:
+            typer.echo(f"error: --test-file {pair!r}: write SUITE=PATH, SUITE one of {', '.join(EVALS)}", err=True)
+            raise typer.Exit(2)
+        test_files[name] = str(Path(path).resolve())
+    runs = eval_runs(names, split=split, eval_dir=eval_dir, test_files=test_files)
+    if not runs:
+        typer.echo("error: --split test needs --test-file SUITE=PATH: the test splits are not in the shared folder",
+                   err=True)
+        raise typer.Exit(2)
     cli = str(Path(sys.executable).parent / "omnicopilot")
-    status = 0
-    for name in names:
-        script, args = EVALS[name]
-        argv = [sys.executable, str(eval_dir / script), *(a.format(dir=eval_dir, split=split) for a in args),
-                "--cli", cli, *(extra or [])]
-        typer.echo(f"== {name}: {' '.join(argv[1:])}", err=True)
-        status |= subprocess.call(argv)
+    commands = [(label, [sys.executable, *args, "--cli", cli, *(extra or [])]) for label, args in runs]
+    if dry_run:
+        for _, argv in commands:
+            typer.echo(" ".join(argv))
+        return
+    if not (eval_dir / EVALS[names[0]][0]).is_file():
+        typer.echo(f"error: no scorers in {eval_dir} (--eval-dir)", err=True)
+        raise typer.Exit(2)
+    status, last_lines = 0, []
+    for label, argv in commands:
+        typer.echo(f"== {label}: {' '.join(argv[1:])}", err=True)
+        # The scorer's own output goes to stderr as it comes; its last line (the figures) is kept for the summary.
+        last = ""
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                sys.stderr.write(line)
+                last = line.strip() or last
+        status |= proc.returncode
+        failed = f" [exit {proc.returncode}]" if proc.returncode else ""
+        last_lines.append(f"{label}: {last or '(no output)'}{failed}")
+    for line in last_lines:
+        typer.echo(line)
     raise typer.Exit(status)
 
 

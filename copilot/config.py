@@ -47,13 +47,24 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(8.0, alias="OMNICOPILOT_LLM_TIMEOUT_S", gt=0,
                                  description="Seconds before the llm engine falls back to offline.")
     redis_url: str | None = Field(None, alias="OMNICOPILOT_REDIS_URL",
-                                  description="Redis URL for the event bus across workers; default in-process.")
+                                  description="Redis URL for the event bus and the rate limits across workers; "
+                                              "default in-process.")
     pull_interval_s: float = Field(60.0, alias="OMNICOPILOT_PULL_INTERVAL_S", ge=0,
                                    description="Seconds between mailbox pulls inside `serve`; 0 turns them off.")
     max_batch: int = Field(1000, alias="OMNICOPILOT_MAX_BATCH", gt=0,
                            description="Most interactions one POST /v1/interactions may carry (413 beyond).")
     max_body_bytes: int = Field(20_000_000, alias="OMNICOPILOT_MAX_BODY_BYTES", gt=0,
                                 description="Largest request body accepted (413 beyond).")
+    # Requests per minute; each bucket holds a minute's worth, so bursts pass and floods get 429. 0 turns one off.
+    rate_limit_per_key: int = Field(12_000, alias="OMNICOPILOT_RATE_LIMIT_PER_KEY", ge=0,
+                                    description="Requests per minute one API key may make (429 beyond); 0: no "
+                                                "limit.")
+    rate_limit_per_ip: int = Field(30_000, alias="OMNICOPILOT_RATE_LIMIT_PER_IP", ge=0,
+                                   description="Authenticated requests per minute from one client address (429 "
+                                               "beyond); 0: no limit.")
+    rate_limit_failed_auth: int = Field(30, alias="OMNICOPILOT_RATE_LIMIT_FAILED_AUTH", ge=0,
+                                        description="Failed authentications per minute from one client address "
+                                                    "before every call from it is a 429; 0: no limit.")
     metrics_key: SecretStr | None = Field(None, alias="OMNICOPILOT_METRICS_KEY",
                                           description="Key /metrics asks for; with it the counters name tenants, "
                                                       "without it /metrics is open and sums them per connector.")

@@ -1,15 +1,17 @@
 """Typed FastAPI dependencies: settings, a database session, and the caller's key with its role."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from copilot.auth.ratelimit import Limiter, make_limiter, retry_after_header
 from copilot.auth.service import Principal, authenticate, role_allows
 from copilot.config import Settings
-from copilot.exceptions import Forbidden, Unauthorized
+from copilot.exceptions import Forbidden, TooManyRequests, Unauthorized
 from copilot.services import Services
 
 
@@ -43,17 +45,68 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def principal_from_key(services: Services, key: str) -> Principal:
-    master = services.settings.master_key.get_secret_value() if services.settings.master_key else None
+_limiter_lock = threading.Lock()
+
+
+def limiter_of(services: Services) -> Limiter:
+    """One limiter per Services (per app): in-process buckets, or Redis when configured."""
+    limiter = getattr(services, "_rate_limiter", None)
+    if limiter is None:
+        with _limiter_lock:
+            limiter = getattr(services, "_rate_limiter", None)
+            if limiter is None:
+                limiter = make_limiter(services.settings.redis_url)
+                services._rate_limiter = limiter  # type: ignore[attr-defined]
+    return limiter
+
+
+def limit(services: Services, bucket: str, per_minute: int, what: str, *, cost: int = 1) -> None:
+    if per_minute <= 0:
+        return
+    wait = limiter_of(services).hit(bucket, per_minute=per_minute, cost=cost)
+    if wait is not None:
+        retry = retry_after_header(wait)
+        raise TooManyRequests(f"too many requests {what}; retry after {retry} s", retry_after=retry)
+
+
+def failed_auth(services: Services, client_ip: str | None) -> None:
+    """Count a failed authentication against the caller's address (the 401 is still answered)."""
+    if client_ip is not None and services.settings.rate_limit_failed_auth > 0:
+        limiter_of(services).hit(f"fail:{client_ip}", per_minute=services.settings.rate_limit_failed_auth)
+
+
+def principal_from_key(services: Services, key: str, *, client_ip: str | None = None) -> Principal:
+    """The key's caller, within the rate limits: an address that failed to authenticate too often gets 429s
+    for everything (so keys cannot be guessed), then per address, then per key."""
+    settings = services.settings
+    if client_ip is not None:
+        limit(services, f"fail:{client_ip}", settings.rate_limit_failed_auth, "after failed authentications",
+              cost=0)
+        limit(services, f"ip:{client_ip}", settings.rate_limit_per_ip, "from this address")
+    master = settings.master_key.get_secret_value() if settings.master_key else None
     with services.db.session() as session:
         principal = authenticate(session, key=key, master_key=master)
     if principal is None:
-        raise Unauthorized("unknown or revoked API key")
+        failed_auth(services, client_ip)
+        raise Unauthorized("unknown, revoked or expired API key")
+    limit(services, f"key:{principal.key_id}", settings.rate_limit_per_key, "for this API key")
     return principal
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def get_principal(request: Request, services: ServicesDep) -> Principal:
-    return principal_from_key(services, bearer_token(request))
+    ip = client_address(request)
+    try:
+        key = bearer_token(request)
+    except Unauthorized:
+        limit(services, f"fail:{ip}", services.settings.rate_limit_failed_auth, "after failed authentications",
+              cost=0)
+        failed_auth(services, ip)
+        raise
+    return principal_from_key(services, key, client_ip=ip)
 
 
 def require(*roles: str):  # noqa: ANN201 - returns a FastAPI dependency

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from copilot import __version__
+from copilot.audit.views import router as audit_router
 from copilot.auth.views import router as auth_router
 from copilot.config import Settings, get_settings
 from copilot.context.views import router as context_router
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(integrations_router)
     app.include_router(live_router)
     app.include_router(review_router)
+    app.include_router(audit_router)
     app.include_router(web_router)
     mount_static(app)
     return app

@@ -27,3 +27,6 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # shown in lists so a key can be recognised, not used
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # None: never expires
+    # Written at most once a minute per key (see auth.service.LAST_USED_EVERY_S), not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from copilot.audit.service import record_read
 from copilot.customers.identity import IdentityError, parse_identity
 from copilot.customers.schemas import CustomerPublic
 from copilot.customers.service import get_customer, public_view, resolve
@@ -26,12 +27,17 @@ def resolve_identity(identity: str, principal: AgentDep, session: SessionDep, se
     customer = resolve(session, tenant_id=principal.tenant_id, ref=ref)
     if customer is None:
         raise NotFound(f"no customer with {ref}")
-    return public_view(session, customer=customer)
+    view = public_view(session, customer=customer)
+    record_read(session, principal, customer.id, what="customer")
+    return view
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic)
 def read_customer(customer_id: str, principal: AgentDep, session: SessionDep) -> dict:
-    return public_view(session, customer=get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id))
+    customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
+    view = public_view(session, customer=customer)
+    record_read(session, principal, customer.id, what="customer")
+    return view
 
 
 @router.get("/{customer_id}/timeline", response_model=TimelinePage)
@@ -39,5 +45,7 @@ def read_timeline(customer_id: str, principal: AgentDep, session: SessionDep,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
                   channel: Annotated[list[Channel] | None, Query()] = None) -> TimelinePage:
     customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
-    return timeline_page(session, tenant_id=principal.tenant_id, customer_id=customer.id, limit=limit,
-                         cursor=cursor, channels=list(channel) if channel else None)
+    found = timeline_page(session, tenant_id=principal.tenant_id, customer_id=customer.id, limit=limit,
+                          cursor=cursor, channels=list(channel) if channel else None)
+    record_read(session, principal, customer.id, what="timeline")
+    return found

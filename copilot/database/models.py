@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
+from copilot.audit.models import AuditRead
 from copilot.auth.models import ApiKey, Tenant
 from copilot.customers.models import Customer, CustomerMerge, Identity
 from copilot.database.core import Base
@@ -10,6 +11,7 @@ from copilot.suggestions.models import Suggestion
 
 __all__ = [
     "ApiKey",
+    "AuditRead",
     "Article",
     "Base",
     "Chunk",

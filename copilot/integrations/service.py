@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from copilot.auth.secrets import secret_problem
 from copilot.config import Settings
 from copilot.database.core import Database, utcnow
 from copilot.exceptions import BadRequest, NotFound, Unauthorized, Unprocessable, describe_validation_errors
@@ -49,6 +50,18 @@ def masked(settings: BaseModel) -> dict[str, Any]:
 def plain(settings: BaseModel) -> dict[str, Any]:
     data = settings.model_dump(mode="python")
     return {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in data.items()}
+
+
+def refuse_weak_secrets(connector: base.Connector, settings: BaseModel) -> None:
+    """Placeholders are refused for every secret; a secret that verifies inbound webhooks is ours to choose, so
+    it must also be long and random (a password for someone else's server, e.g. IMAP, is what it is)."""
+    webhook = isinstance(connector, base.WebhookConnector)
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            problem = secret_problem(value.get_secret_value(), shared=webhook)
+            if problem:
+                raise Unprocessable(f"{name}: {problem}")
 
 
 CREDENTIAL_HEADER = re.compile(r"authorization|cookie|token|secret|signature|api[-_]?key|password|auth",
@@ -97,6 +110,7 @@ class ConnectorHub:
             parsed = connector.settings_model.model_validate(merged)
         except ValidationError as err:
             raise Unprocessable(describe_validation_errors(list(err.errors()))) from None
+        refuse_weak_secrets(connector, parsed)
         row = session.scalar(select(ConnectorConfig).where(ConnectorConfig.tenant_id == tenant_id,
                                                            ConnectorConfig.connector == name))
         token = encrypt_json(self._fernet, plain(parsed))

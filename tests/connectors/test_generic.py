@@ -14,7 +14,7 @@ from copilot.integrations.base import PayloadError, SignatureError, UnsupportedM
 from tests.conftest import make_record
 from tests.connectors.conftest import Hook, make_request
 
-SECRET = "whsec-generic-test"
+SECRET = "whsec-generic-test-7f3a9c2e5b1d4086"  # 32+ characters: shorter ones are refused
 connector = GenericConnector()
 settings = GenericSettings(signing_secret=SECRET)
 

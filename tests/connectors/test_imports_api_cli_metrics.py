@@ -43,7 +43,7 @@ def test_cli_imports_an_mbox_as_threads(settings_factory) -> None:  # noqa: ANN0
 
 
 def test_metrics_expose_connector_counters_and_ingest_latency(hook_factory, api) -> None:  # noqa: ANN001
-    hook = hook_factory("generic", signing_secret="s3cret-for-tests")
+    hook = hook_factory("generic", signing_secret="s3cret-for-tests-4b8e1f6a0c2d9357")
     body = json.dumps(make_record()).encode()
     forged = {"X-Omnicopilot-Timestamp": "1", "X-Omnicopilot-Signature": "sha256=00",
               "Content-Type": "application/json"}
