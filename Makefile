@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: setup demo serve test lint bench screenshots
 
@@ -14,6 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The tests also run the LLM engine against llama.cpp's server (a source build of a few minutes, once).
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,llama]"
+	touch $(TEST_STAMP)
+
 setup: $(STAMP)
 
 demo: setup
@@ -22,7 +28,7 @@ demo: setup
 serve: setup
 	$(BIN)/omnicopilot serve
 
-test: setup
+test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
