@@ -6,8 +6,11 @@ described the item or the problem and what it is called:
   blanket", "cracked hinge", "caja abollada" (the noun first in Romance languages);
 - `product`: a capitalised name of a product, plan, shop or place ("Lumo Fold 3", "Gold Saver Plan"), or a
   single capitalised word after a cue that makes it a place or a brand ("moving to Leeds", "brand Ostrava");
-- `quantity`: a count with what it counts ("12 seats", "30 -> 34 licences").
-Word lists are in data/card_details.json. Internal notes are never a source (what they say may not be repeated).
+- `quantity`: a count with what it counts ("12 seats", "30 -> 34 licences");
+- `condition`: what a person lives with or needs that changes how they are served ("hard of hearing", "uses a
+  wheelchair", "needs a chaperone"), and `medication`: a medicine named with its dose ("ibuprofen 400 mg").
+Word lists are in data/card_details.json. Internal notes count, weighted lower: the card is agent-facing (replies
+quote only what the customer was told, compose.py checks that).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ DATA = Path(__file__).parent / "data"
 TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,]*|->|→|[^\w\s]")
 MAX_WORDS = 4
 SOURCE_WEIGHT = {"customer": 1.0, "system": 0.7, "agent": 0.5, "bot": 0.3}
+NOTE_WEIGHT = 0.4
 
 
 @cache
@@ -48,9 +52,24 @@ def _quantity_re() -> re.Pattern[str]:
 
 
 @cache
+def _condition_re() -> re.Pattern[str]:
+    free = re.escape("[a-z]+")
+    alts = [re.escape(c).replace(free, "[a-z]+") for c in sorted(details_data()["conditions"], key=len, reverse=True)]
+    alts += [f"(?:{p})" for p in details_data()["condition_patterns"]]
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)", re.IGNORECASE)
+
+
+@cache
+def _dose_re() -> re.Pattern[str]:
+    units = "|".join(re.escape(u) for u in sorted(details_data()["dose_units"], key=len, reverse=True))
+    return re.compile(rf"\b(?P<name>[A-Za-z][a-z-]{{4,}})\s+(?P<dose>\d+(?:[.,]\d+)?\s?(?:{units}))(?!\w)")
+
+
+@cache
 def _cue_re() -> re.Pattern[str]:
     cues = "|".join(re.escape(c) for c in sorted(details_data()["name_cues"], key=len, reverse=True))
-    return re.compile(rf"\b(?:{cues})\s+(?P<name>[A-Z][\w'’-]{{2,}})", re.IGNORECASE)
+    # the cue in any case, the name capitalised ("brand new" is no brand)
+    return re.compile(rf"\b(?i:{cues})\s+(?P<name>[A-Z][\w'’-]{{2,}})")
 
 
 @dataclass
@@ -75,6 +94,7 @@ def _tidy(words: list[str]) -> str:
 def descriptions(sentence: str) -> list[str]:
     """Noun phrases of one sentence that carry a describing word."""
     adj_noun, noun_adj, stop, _ = _lists()
+    copulas = _copulas()
     tokens = TOKEN.findall(sentence)
     low = [t.lower() for t in tokens]
     out: list[str] = []
@@ -86,7 +106,12 @@ def descriptions(sentence: str) -> list[str]:
                 j += 1
             if j + 1 < len(tokens) and _is_noun(tokens[j + 1], stop, adj_noun | noun_adj):
                 start = i - 1 if i and low[i - 1] in {"dark", "light", "pale", "bright"} else i
-                out.append(_tidy(tokens[start:j + 2]))
+                end = j + 2
+                if end < len(tokens) and re.fullmatch(r"\d{1,3}[a-z]?", tokens[end]):
+                    end += 1  # "missing sheet 3", "cracked tile 4": the number says which one
+                out.append(_tidy(tokens[start:end]))
+            elif i >= 2 and low[i - 1] in copulas and _is_noun(tokens[i - 2], stop, adj_noun | noun_adj):
+                out.append(_tidy(tokens[i - 2:i + 1]))  # "the hinge is bent": the thing and its state
             i = j + 1
             continue
         if low[i] in noun_adj and i and _is_noun(tokens[i - 1], stop, adj_noun | noun_adj):
@@ -98,6 +123,11 @@ def descriptions(sentence: str) -> list[str]:
             continue
         i += 1
     return out
+
+
+@cache
+def _copulas() -> frozenset[str]:
+    return frozenset(details_data()["copulas"])
 
 
 CODE_TOKEN = re.compile(r"[A-Z]+\d+[A-Z]*")
@@ -145,7 +175,7 @@ def names(sentence: str, exclude: frozenset[str]) -> list[str]:
 def _sources(turns: list[Turn]) -> list[tuple[Turn, str]]:
     out: list[tuple[Turn, str]] = []
     for t in turns:
-        if t.internal or t.role not in SOURCE_WEIGHT or t.part == "footer":
+        if t.role not in SOURCE_WEIGHT or t.part == "footer":
             continue
         if t.sentences:
             out.extend((t, s) for s in t.sentences)
@@ -164,7 +194,7 @@ def find_details(turns: list[Turn], exclude_names: frozenset[str]) -> list[Detai
         if not value:
             return
         key = (kind, value.lower())
-        weight = SOURCE_WEIGHT.get(turn.role, 0.3) + base
+        weight = (NOTE_WEIGHT if turn.internal else SOURCE_WEIGHT.get(turn.role, 0.3)) + base
         if key not in found or found[key].score < weight:
             prev = seen_turns.get(key, set())
             found[key] = Detail(kind, value, turn, sentence, weight)
@@ -174,12 +204,21 @@ def find_details(turns: list[Turn], exclude_names: frozenset[str]) -> list[Detai
     cue = _cue_re()
     for turn, sentence in _sources(turns):
         for phrase in descriptions(sentence):
-            add(FactKind.DESCRIPTION, phrase, turn, sentence, 0.2)
+            # "the lid is cracked" states a problem; "cracked grey lid" also says which thing: worth more
+            add(FactKind.DESCRIPTION, phrase, turn, sentence, 0.0 if f" {phrase.split()[1]} " in
+                f" {' '.join(_copulas())} " and len(phrase.split()) == 3 else 0.2)
         for name in names(sentence, exclude_names):
             add(FactKind.PRODUCT, name, turn, sentence, 0.0)
         for m in cue.finditer(sentence):
             if m.group("name") not in exclude_names and m.group("name") not in _lists()[3]:
                 add(FactKind.PRODUCT, m.group("name"), turn, sentence, -0.1)
+        for m in _condition_re().finditer(sentence):
+            # "pt needs a chaperone": the need, without who the note says has it
+            value = re.sub(r"^.*?\b(?=(?:needs|requires)\b)", "", m.group()) or m.group()
+            add(FactKind.CONDITION, value, turn, sentence, 0.6)
+        for m in _dose_re().finditer(sentence):
+            if m.group("name").lower() not in _lists()[2]:
+                add(FactKind.MEDICATION, f"{m.group('name')} {m.group('dose')}", turn, sentence, 0.6)
         for m in _quantity_re().finditer(sentence):
             value = m.group()
             add(FactKind.QUANTITY, value, turn, sentence, 0.1)

@@ -69,8 +69,13 @@ UNIT = r"(?:\s?(?:/|per\s|a\s|an\s|each\s)(?:mo|month|day|night|yr|year|week|hou
 AMOUNT = re.compile(
     rf"(?:(?<![\w$€£])(?:{CURRENCY})\s?(?:{NUMBER})(?![\d])|\b(?:{CODES})\s?(?:{NUMBER})(?!\d)"
     rf"|(?<![\w.,])(?:{NUMBER})\s?(?:€|kr\.?|(?:{CODES})\b|euros?\b|dollars?\b|pesos\b|reais\b))" + UNIT)
-CODE = re.compile(r"(?<![\w@./#-])(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_./-]*[A-Za-z0-9](?![\w@-])"
+CODE = re.compile(r"(?<![\w@./-])(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_./-]*[A-Za-z0-9](?![\w@-])"
                   r"(?:/[A-Z]{2,4}\b)?")
+RATE = re.compile(r"(?<![\w$€£.,/])\d[\d,.]*\s?(?:(?:req(?:uest)?s?|calls?|msgs?|messages?|units?|ops|jobs|"
+                  r"events|orders|queries|GB|MB|kWh|km|mi)\s?)?(?:/|per\s)(?:min(?:ute)?|s|sec(?:ond)?|h|hr|hour|day)\b",
+                  re.IGNORECASE)
+HYPHEN_CAPS = re.compile(r"(?<![\w-])[A-Z]{2,6}(?:-[A-Z]{2,6})+(?![\w-])")
+ACRONYM = re.compile(r"(?<![\w-])[A-Z]{3,5}(?![\w-])")
 LETTER_CODE = re.compile(r"(?<![\w-])[A-Z]{5,8}(?![\w-])")
 LONG_NUMBER = re.compile(r"(?<![\w$€£.,/-])\d{4,}(?:[- ]\d{2,})*(?![\w.,]?\d)"
                          r"|(?<![\w$€£.,/-])\d{2,6}(?:[- ]\d{2,6}){2,}(?![\w-])"
@@ -164,7 +169,7 @@ def _negated(text: str, start: int) -> bool:
                           r"(?:it'?s\s+|it is\s+|the\s+)?$", before))
 
 
-def _sentence_at(turn: Turn, start: int) -> str:
+def sentence_at(turn: Turn, start: int) -> str:
     """The sentence of the turn's text around `start` (the evidence of a mention)."""
     text = turn.text
     lo = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), text.rfind("! ", 0, start),
@@ -237,7 +242,18 @@ def _amounts(text: str) -> Iterator[Found]:
             if last >= 0:
                 value = value + " " + " ".join(words[:last + 1])
                 end = end + len(" ".join(after.group().split()[:last + 1])) + 1
-        yield value, m.start(), end, FactKind.AMOUNT, 0.75, True
+        start = m.start()
+        # "your usual $95", "the remaining $80": the word in front says what the amount is
+        role = re.search(r"\b([^\W\d_]+)\s$", text[max(0, start - 20):start])
+        if role and role.group(1).lower() in _amount_roles():
+            value = role.group(1) + " " + value
+            start -= len(role.group())
+        yield value, start, end, FactKind.AMOUNT, 0.75, True
+
+
+@cache
+def _amount_roles() -> frozenset[str]:
+    return frozenset(w.lower() for w in patterns()["amount_roles"])
 
 
 def _versions(text: str) -> Iterator[Found]:
@@ -251,6 +267,9 @@ def _versions(text: str) -> Iterator[Found]:
 
 def _phones(text: str) -> Iterator[Found]:
     for m in PHONE.finditer(text):
+        if re.match(r"[ .-]\d", text[m.end():m.end() + 2]) or \
+                re.search(r"\d[ .-]$", text[max(0, m.start() - 2):m.start()]):
+            continue  # three groups of a longer grouped number ("9400 1118 2233 4455"): not a phone
         kind = _kind_before(text, m.start())
         digits = re.sub(r"\D", "", m.group())
         if kind is not None and kind not in {FactKind.DEVICE}:
@@ -281,6 +300,8 @@ def _codes(text: str) -> Iterator[Found]:
             continue
         if re.fullmatch(r"[a-z]{3,}\d{1,2}", value) or re.fullmatch(r"\d{1,2}[:.]\d{2}(?:am|pm)?", value, re.I):
             continue
+        if m.start() and text[m.start() - 1] == "#" and not ("-" in value and re.search(r"[A-Z]", value)):
+            continue  # "#help2day" is a hashtag; "#KD-3310" is a reference written with its number sign
         letters = sum(ch.isalpha() for ch in value)
         digits = sum(ch.isdigit() for ch in value)
         strength = 1.0 if ("-" in value or "_" in value or digits >= 4) else 0.8
@@ -304,6 +325,42 @@ def _letter_codes(text: str) -> Iterator[Found]:
         keyword = re.search(r"code|ref|locator|pnr|number|#|:", window)
         if kind in {FactKind.BOOKING_REF, FactKind.REFERENCE} and keyword and m.group() not in common:
             yield m.group(), m.start(), m.end(), kind, 0.9, True
+
+
+def _rates(text: str) -> Iterator[Found]:
+    for m in RATE.finditer(text):
+        yield m.group(), m.start(), m.end(), FactKind.RATE, 0.6, True
+
+
+@cache
+def _code_keyword_re() -> re.Pattern[str]:
+    words = _alternation(tuple(patterns()["code_keywords"]))
+    return re.compile(rf"\b(?P<kw>{words})\s*[:#]?\s+(?P<code>[A-Z0-9][A-Z0-9-]{{1,9}})(?![\w-])")
+
+
+def _keyword_codes(text: str) -> Iterator[Found]:
+    """Short codes a keyword names ("reject code 7F", "queue ESC-PRI"): the keyword stays, it says what it is."""
+    common = set(patterns()["common_caps"])
+    for m in _code_keyword_re().finditer(text):
+        code = m.group("code")
+        if code in common or not re.search(r"[A-Z]", code) and len(code) < 3:
+            continue
+        yield f"{m.group('kw')} {code}", m.start(), m.end(), FactKind.CODE, 0.7, True
+    for m in HYPHEN_CAPS.finditer(text):
+        if not any(w in common for w in m.group().split("-")):
+            yield m.group(), m.start(), m.end(), FactKind.CODE, 0.7, True
+
+
+def acronyms(text: str) -> Iterator[Found]:
+    """Uncommon acronyms ("an OFX export", "SSR WCHR"): not a value alone; the card keeps the ones that come back
+    (analyse.py)."""
+    common = set(patterns()["common_caps"])
+    for m in ACRONYM.finditer(text):
+        word = m.group()
+        near = text[max(0, m.start() - 12):m.end() + 12]
+        if word in common or re.search(r"[A-Z]{3,}\s+[A-Z]{3,}", near):
+            continue  # a shouted phrase ("IT IS STILL DOWN") is not a term
+        yield word, m.start(), m.end(), FactKind.CODE, 0.4, False
 
 
 def _numbers(text: str) -> Iterator[Found]:
@@ -368,6 +425,8 @@ EXTRACTORS: list[Extractor] = [
     Extractor("amount", FactKind.AMOUNT, _amounts),
     Extractor("version", FactKind.VERSION, _versions),
     Extractor("phone", FactKind.PHONE, _phones),
+    Extractor("rate", FactKind.RATE, _rates),
+    Extractor("keyword_code", FactKind.CODE, _keyword_codes),
     Extractor("code", FactKind.REFERENCE, _codes),
     Extractor("letter_code", FactKind.BOOKING_REF, _letter_codes),
     Extractor("number", FactKind.REFERENCE, _numbers),
@@ -393,13 +452,13 @@ def extract_turn(turn: Turn) -> list[Mention]:
             key = amount_key(value) if resolved == FactKind.AMOUNT else norm_key(value)
             if resolved == FactKind.LAST4:
                 key = "last4:" + key[-4:]
-            out.append(Mention(resolved, value, key, turn, _sentence_at(turn, start), start, end, strength,
+            out.append(Mention(resolved, value, key, turn, sentence_at(turn, start), start, end, strength,
                                labelled, _negated(text, start)))
             taken.append((start, end))
     for written, when, start, end in find_dates(text, turn.item.occurred_at):
         if any(start < e and s < end for s, e in taken):
             continue
-        out.append(Mention(FactKind.DATE, written, norm_key(written), turn, _sentence_at(turn, start), start, end,
+        out.append(Mention(FactKind.DATE, written, norm_key(written), turn, sentence_at(turn, start), start, end,
                            0.3, True, _negated(text, start), {"when": when}))
     return sorted(out, key=lambda m: m.start)
 
@@ -425,7 +484,45 @@ def tried_phrase(sentence: str) -> str | None:
     if lead:
         phrase = phrase[lead.end():]
     phrase = re.split(r"[.;!?(]|,\s(?:but|and then|so|which)\b|\s(?:but|because|and still|and it|so)\s", phrase)[0]
+    return _clause(phrase)
+
+
+def tried_phrases(sentence: str) -> list[str]:
+    """Every step of a list of what the customer did ("restarted it, did a reset and swapped the cable")."""
+    first = tried_phrase(sentence)
+    if not first:
+        return []
+    out = [first]
+    at = sentence.find(first.split()[0])
+    tail = re.split(r"[.;!?(]|\s(?:but|because|and still|and it|so)\s", sentence[at:])[0]
+    for part in CLAUSE_BREAK.split(tail)[1:]:
+        part = re.sub(r"^\s*(?:and|also|then|even)\s+", "", part.strip(), flags=re.IGNORECASE)
+        head = part.split()[0].lower() if part.split() else ""
+        # the same subject's next step starts on a past verb ("did a reset", "swapped the cable")
+        if re.fullmatch(r"[a-z-]+ed|did|went|took|sent|made|put|got|gave|spoke|paid|tried", head):
+            phrase = _clause(part)
+            if phrase and len(phrase.split()) >= 2:
+                out.append(phrase)
+    return out
+
+
+TRIED_MAX_WORDS = 6
+# words a phrase may be cut before: a new clause, a list item, a preposition that starts a detail
+CLAUSE_BREAK = re.compile(r",\s|\s(?:and|or|then|but|y|et|und|e)\s", re.IGNORECASE)
+PHRASE_BREAK = frozenset({"for", "with", "from", "to", "at", "in", "on", "by", "since", "after", "before", "because",
+                          "like", "about", "via", "when", "while", "until", "so", "that", "which", "who"})
+FUNCTION_END = frozenset({"a", "an", "the", "my", "your", "our", "their", "his", "her", "its", "of", "to", "for",
+                          "in", "on", "at", "with", "from", "by", "and", "or", "it's", "is", "was", "el", "la", "le",
+                          "de", "der", "die", "das"})
+
+
+def _clause(phrase: str) -> str | None:
+    """The first clause of a phrase, at most TRIED_MAX_WORDS, cut at a phrase boundary, never mid-phrase."""
+    phrase = CLAUSE_BREAK.split(phrase)[0]
     words = phrase.split()
-    if not words:
-        return None
-    return " ".join(words[:8]).strip(" ,")
+    if len(words) > TRIED_MAX_WORDS:
+        cut = max((i for i in range(2, TRIED_MAX_WORDS + 1) if words[i].lower() in PHRASE_BREAK), default=0)
+        words = words[:cut or TRIED_MAX_WORDS]
+    while words and words[-1].lower().strip(",") in FUNCTION_END:
+        words.pop()
+    return " ".join(words).strip(" ,") or None

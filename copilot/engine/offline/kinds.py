@@ -43,8 +43,14 @@ class FactKind(StrEnum):
     DEVICE = "device"
     ORGANISATION = "organisation"
     PERSON = "person"
+    RATE = "rate"  # a figure per unit of time or use ("250/min", "40 req/s")
+    CODE = "code"  # a short code named by a keyword ("code 7F", "queue ESC-PRI") or an uncommon acronym
+    CONDITION = "condition"  # what the customer needs or lives with ("hard of hearing", "needs a chaperone")
+    MEDICATION = "medication"  # a medicine named with its dose ("ibuprofen 400 mg")
     # what the customer already did (a short phrase)
     TRIED = "tried"
+    # what an agent did (a past verb and its object, from agent lines and internal notes)
+    ACTION = "action"
     # the customer's own key details (describe.py): a described item or problem, a product/place name, a count
     DESCRIPTION = "description"
     PRODUCT = "product"

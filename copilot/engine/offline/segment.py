@@ -185,9 +185,12 @@ def _clean_lines(item: HistoryItem) -> tuple[list[str], list[str], bool]:
             break
         bracket = re.match(r"^\s*\[[^\]]*\]", line)
         if bracket and attach.search(bracket.group()):
-            # "[attachment: x.pdf]" is a file, not text; "[In-app mail] Your order ..." is a message
+            # "[attachment: x.pdf]" is a file, not text; "[In-app mail] Your order ..." is a message; what
+            # follows the file's bracket on the same line is the message sent with it
             attachment = True
-            continue
+            line = line[bracket.end():]
+            if not line.strip():
+                continue
         if NOISE_LINE.match(line):
             continue
         if SIGN_OFF.match(line):

@@ -73,8 +73,9 @@ class Value:
             return max(forms, key=lambda v: (" " in v.strip() and not re.fullmatch(r"\S+ \w{3}", v),
                                              bool(re.search(r"[.,]\d\d\b", v)), forms[v], len(v)))
         if self.kind in ID_KINDS or self.kind == FactKind.REFERENCE:
+            # the grouped form ("9400 1118 2233") reads back better than the squashed one a chat log joined
             return max(forms, key=lambda v: (len(re.sub(r"[^0-9A-Za-z]", "", v)), bool(re.search(r"[-/]", v)),
-                                             forms[v]))
+                                             bool(re.search(r"\w \w", v)), forms[v]))
         return max(forms, key=lambda v: (forms[v], len(v)))
 
     @property
@@ -500,7 +501,7 @@ def _replace(promises: list[Commitment], notes: list[Commitment], replaced: re.P
                 continue
             if q.kind == "note" and not (q.due_date and replaced.search(q.sentence)):
                 continue
-            # "The revised date is Jun 3." names no subject: it moves the latest dated promise before it
+            # "The revised date is Aug 5." names no subject: it moves the latest dated promise before it
             subjectless = not q.topics and not q.ids and q.due_date is not None and c.due_date is not None \
                 and bool(rx("new_estimate").search(q.sentence))
             if (subjectless or _overlap(c, q.ids, q.amounts, q.topics)) and \

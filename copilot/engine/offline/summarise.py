@@ -61,6 +61,7 @@ class SummaryInput:
     mask: Callable[[str], str]
     references: list[str]
     fulfilled: list[Commitment] = field(default_factory=list)  # kept promises: what was done, in the record's words
+    facts_text: str = ""  # the card's fact values: the summary spends its words on what they do not show
 
 
 def _speaker(turn: Turn, t: dict[str, Any]) -> str:
@@ -171,6 +172,8 @@ def summarise(s: SummaryInput) -> str:
     done = [d for k, d in enumerate(done) if all(d[2] != e[2] for e in done[:k])]
     open_text = " ".join(c.text for c in s.promises_open)
     done = [d for d in done if d[2] not in open_text]  # told once, as the open promise it belongs to
+    # what the facts list already shows (ids, amounts, "issued a $9 credit") is not told again
+    done = [d for d in done if d[0] >= 1.6 or _covered(d[2], s.facts_text) < COVERED]
     for score, turn, x in sorted(done[:4], key=lambda d: d[1].index):
         # a kept promise (scored from 1.6) tells the current state: it outranks the older context
         parts.append((2 if score >= 1.6 else 4, t["agent_did"].format(date=short_date(turn.item.occurred_at, lang),
@@ -178,7 +181,8 @@ def summarise(s: SummaryInput) -> str:
     # what only the team knows: the latest internal notes' most informative sentence (agent-facing, never a reply)
     notes = [turn for turn in body if turn.internal]
     for turn in notes[-2:]:
-        candidates = [x for x in turn.sentences if _quotable(x) and not x.rstrip().endswith("?")]
+        candidates = [x for x in turn.sentences if _quotable(x) and not x.rstrip().endswith("?")
+                      and _covered(x, s.facts_text) < COVERED]
         if candidates:
             best_note = max(candidates, key=_note_info)
             parts.append((3, t["note"].format(date=short_date(turn.item.occurred_at, lang), text=q(best_note))))
@@ -238,6 +242,17 @@ def _note_info(text: str) -> float:
     score = len(re.findall(r"\d", text)) ** 0.5 * 0.3 + 0.5 * len(re.findall(r"\b[A-Z]{2,}[-\w]*", text)) ** 0.5
     score += 1.0 if rx("replaced").search(text) or rx("negation").search(text) else 0.0
     return score - 0.02 * words(text)
+
+
+COVERED = 0.6  # share of a sentence's content words the facts already show: above it, the sentence is a repeat
+
+
+def _covered(text: str, facts_text: str) -> float:
+    words_ = _content(text)
+    if not words_ or not facts_text:
+        return 0.0
+    shown = _content(facts_text)
+    return len(words_ & shown) / len(words_)
 
 
 def _content(text: str) -> set[str]:

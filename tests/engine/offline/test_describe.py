@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from copilot.engine.offline import analyse
-from copilot.engine.offline.describe import descriptions, names
+from copilot.engine.offline.describe import descriptions, find_details, names
+from copilot.engine.offline.kinds import FactKind
+from copilot.engine.offline.segment import segment
 from tests.engine.offline.card_data import T0, item
 
 
@@ -33,3 +35,26 @@ def test_details_reach_the_card_as_facts() -> None:
     assert ("product", "Harbour Lights Cruise") in values
     assert ("description", "ripped strap") in values
     assert any(k == "description" and "tote" in v for k, v in values)
+
+
+def test_a_numbered_item_and_a_stated_damage_are_descriptions() -> None:
+    assert "missing page 3" in descriptions("The lease form is missing page 3 (clauses 9-12).")
+    assert "hinge is cracked" in descriptions("the box came fine but the hinge is cracked")
+
+
+def test_conditions_and_medications_from_customers_and_notes() -> None:
+    items = [item(1, "Just so you know, I'm hard of hearing, so please text me.", name="Ola Brandt"),
+             item(2, "Dr. Sami prescribed ibuprofen 400 mg before the visit. Patient needs a chaperone.",
+                  direction="internal", role="agent", name="Nurse Kim", days=1, channel="ticket")]
+    details = {(d.kind, d.value) for d in find_details(segment(items), frozenset())}
+    assert (FactKind.CONDITION, "hard of hearing") in details
+    assert (FactKind.CONDITION, "needs a chaperone") in details
+    assert (FactKind.MEDICATION, "ibuprofen 400 mg") in details
+
+
+def test_a_phobia_and_equipment_by_its_head_noun_are_conditions() -> None:
+    items = [item(1, "I'm very agoraphobic, can the engineer call ahead? My father uses a concentrator of air at "
+                     "night.", name="Ola Brandt")]
+    details = {(d.kind, d.value) for d in find_details(segment(items), frozenset())}
+    assert (FactKind.CONDITION, "agoraphobic") in details
+    assert (FactKind.CONDITION, "concentrator of air") in details

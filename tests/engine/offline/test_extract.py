@@ -108,3 +108,40 @@ def test_language(text: str, lang: str) -> None:
 def test_sentiment() -> None:
     assert detect_sentiment("seriously?? still nothing, nobody called") == "negative"
     assert detect_sentiment("Great, thanks so much, it works now!") == "positive"
+
+
+@pytest.mark.parametrize("text,value,kind", [
+    ("The cap is 250/min on the Pro plan.", "250/min", FactKind.RATE),
+    ("Throttled at 40 req/s since Monday.", "40 req/s", FactKind.RATE),
+    ("The carrier refused it with reject code 7F again.", "reject code 7F", FactKind.CODE),
+    ("I moved it to queue PRI-HOLD for review.", "queue PRI-HOLD", FactKind.CODE),
+    ("Their invoice (#KD-3310, $120.00) is attached.", "KD-3310", FactKind.INVOICE_NUMBER),
+    ("Please keep paying your usual $95 until then.", "usual $95", FactKind.AMOUNT),
+])
+def test_rates_keyword_codes_numbered_refs_and_amount_roles(text: str, value: str, kind: FactKind) -> None:
+    assert found(text)[value] == kind
+
+
+def test_a_hashtag_is_no_reference() -> None:
+    assert not [v for v in found("Loving the new app #update2day", channel="social") if "update" in v]
+
+
+def test_a_grouped_long_number_is_one_value_not_a_phone() -> None:
+    got = found("Your parcel (tracking 7311 2290 4456 0081 2234 55) left the depot.")
+    assert got["7311 2290 4456 0081 2234 55"] == FactKind.TRACKING_NUMBER
+    assert FactKind.PHONE not in got.values()
+
+
+def test_the_text_sent_with_an_attachment_is_kept() -> None:
+    got = found("[image: receipt.jpg] here it is, the confirmation number is QP-55018273")
+    assert "QP-55018273" in got
+
+
+def test_tried_lists_are_cut_at_phrase_boundaries_each_step_on_its_own() -> None:
+    from copilot.engine.offline.extract import tried_phrases
+
+    got = tried_phrases("I've rebooted it twice, did a full reset on Sunday morning, and swapped the power brick "
+                        "for a spare one.")
+    assert got == ["rebooted it twice", "did a full reset", "swapped the power brick"]
+    assert tried_phrases("Also I already renewed the certificate in case it had expired") == ["renewed the certificate"]
+    assert all(len(p.split()) <= 6 for p in got)
