@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -48,7 +49,7 @@ def _compiled(name: str) -> re.Pattern[str]:
         return re.compile(rf"\b(?:{brands})(?!\w)(?:\s+(?:{model})){{0,3}}")
     suffixes = _alternation(tuple(patterns()["org_suffixes"]))
     prefixes = _alternation(tuple(patterns()["org_prefixes"]))
-    word = r"[A-Z][\w&'-]+"
+    word = r"[A-Z][\w&'-]{1,40}"  # bounded: linear on long runs
     return re.compile(rf"\b(?:{word}\s+){{1,3}}(?:{suffixes})\b|\b(?:{prefixes})\s+(?:{word})(?:\s+{word})?")
 
 
@@ -56,7 +57,7 @@ def _alternation(words: tuple[str, ...] | list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}\b")  # bounded: linear on long runs
 PHONE = re.compile(r"(?<![\w$.,/-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?![\w-])"
                    r"|(?<![\w$.,/-])\+\d{2}(?:[\s.-]?\d{2,4}){3,5}(?![\w-])")
 MASKED = re.compile(r"(?<!\w)(?:\*{2,}|[xX•]{2,})(?:[-\s*xX•]*)\d{2,4}\b")
@@ -438,15 +439,35 @@ EXTRACTORS: list[Extractor] = [
 ]
 
 
+class TakenSpans:
+    """Non-overlapping spans already claimed, sorted, so each check is a binary search: a text with thousands of
+    candidates costs n log n, not n squared."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        at = bisect_right(self.starts, start)
+        if at and self.ends[at - 1] > start:
+            return True
+        return at < len(self.starts) and self.starts[at] < end
+
+    def add(self, start: int, end: int) -> None:
+        at = bisect_right(self.starts, start)
+        self.starts.insert(at, start)
+        self.ends.insert(at, end)
+
+
 def extract_turn(turn: Turn) -> list[Mention]:
     """Every value in one turn, the first extractor to claim a span wins."""
     text = turn.text
     out: list[Mention] = []
-    taken: list[tuple[int, int]] = []
+    taken = TakenSpans()
     for ex in EXTRACTORS:
         for value, start, end, kind, strength, labelled in ex.find(text):
             value = value.strip(" .,;:")
-            if not value or len(value) > 120 or any(start < e and s < end for s, e in taken):
+            if not value or len(value) > 120 or taken.overlaps(start, end):
                 continue
             resolved = kind or ex.default
             key = amount_key(value) if resolved == FactKind.AMOUNT else norm_key(value)
@@ -454,9 +475,9 @@ def extract_turn(turn: Turn) -> list[Mention]:
                 key = "last4:" + key[-4:]
             out.append(Mention(resolved, value, key, turn, sentence_at(turn, start), start, end, strength,
                                labelled, _negated(text, start)))
-            taken.append((start, end))
+            taken.add(start, end)
     for written, when, start, end in find_dates(text, turn.item.occurred_at):
-        if any(start < e and s < end for s, e in taken):
+        if taken.overlaps(start, end):
             continue
         out.append(Mention(FactKind.DATE, written, norm_key(written), turn, sentence_at(turn, start), start, end,
                            0.3, True, _negated(text, start), {"when": when}))

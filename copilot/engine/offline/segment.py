@@ -206,7 +206,16 @@ def _clean_lines(item: HistoryItem) -> tuple[list[str], list[str], bool]:
     return body, footer, attachment
 
 
+# No identifier or word is longer: a longer run of non-space characters is cut, which bounds the work of every
+# pattern that later scans a token (a 40,000-character "A-A-A-…" costs what 64 characters cost).
+LONG_RUN = re.compile(r"\S{65,}")
+MAX_TOKEN = 64
+# Analysis reads at most this much of one line (its start: where what the customer says is stated).
+MAX_LINE_CHARS = 20_000
+
+
 def _normalise(text: str, spoken: bool, item: HistoryItem) -> str:
+    text = LONG_RUN.sub(lambda m: m.group()[:MAX_TOKEN], text[:MAX_LINE_CHARS])
     text = URL.sub("", text)
     if item.channel == "social":
         text = MENTION.sub("", text)

@@ -158,13 +158,16 @@ def find_superseded(values: list[Value]) -> None:
             same = [p for p in by_turn[t] if p[0].turn.role == pairs[0][0].turn.role]
             later += sorted(same, key=lambda p: p[0].start)
         for i, (m, v) in enumerate(pairs):
-            for m2, v2 in later[i + 1:]:
+            for j in range(i + 1, len(later)):
+                m2, v2 = later[j]
                 if v2 is v or family(v2.kind) != family(v.kind) or v.kind == FactKind.DATE:
                     continue
                 same_turn = m2.turn is m.turn
                 between = m.turn.text[m.end:m2.start] if same_turn else m.turn.text[m.end:] + " " + \
                     m2.turn.text[:m2.start]
-                if len(between) > 90 or not cue.search(between):
+                if len(between) > 90:
+                    break  # later pairs are further away still
+                if not cue.search(between):
                     continue
                 near, _swap = _transposed_or_close(v.key.replace(".", ""), v2.key.replace(".", ""))
                 if near or (v.kind == v2.kind == FactKind.AMOUNT and len(between) < 40):
