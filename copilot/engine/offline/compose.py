@@ -17,7 +17,8 @@ from pathlib import Path
 
 from copilot.engine.offline import asking
 from copilot.engine.offline.language import STOPWORDS
-from copilot.engine.offline.text import Sentence, all_sentences, split_sentences
+from copilot.engine.offline.segment import segment
+from copilot.engine.offline.text import Sentence, split_sentences
 from copilot.engine.schemas import CardInsights, Fact, HistoryItem, OpenItem, Snippet, SuggestedReply
 
 DATA = Path(__file__).with_name("data")
@@ -262,6 +263,18 @@ class StateSentence:
     relevant: bool = True
 
 
+def history_sentences(history: list[HistoryItem]) -> list[Sentence]:
+    """The history's dialogue as attributed sentences, from the segment stage's turns (one segmenter for the
+    whole engine)."""
+    out: list[Sentence] = []
+    for turn in segment(history):
+        if not turn.speaks:
+            continue
+        for text in turn.sentences or split_sentences(turn.text):
+            out.append(Sentence(text, turn.role, turn.name, turn.item, len(out), turn.internal))
+    return out
+
+
 def _merge_split_dates(sentences: list[Sentence]) -> list[Sentence]:
     """Rejoin a sentence the splitter cut after an ordinal day ("bis zum 14." + "März (14.03.)")."""
     months = _month_date()
@@ -293,7 +306,7 @@ def state_sentences(ctx: Context) -> list[StateSentence]:
     history = ctx.history
     if not history:
         return []
-    sentences = [s for s in _merge_split_dates(all_sentences(history))
+    sentences = [s for s in _merge_split_dates(history_sentences(history))
                  if not s.internal and s.item.direction != "internal" and s.speaker in {"agent", "system"}]
     if not sentences:
         return []
