@@ -18,14 +18,26 @@ class SuggestionPublic(BaseModel):
     id: str
     text: str
     sources: list[str]
+    links: list[str] = Field(default_factory=list, description="help-document URLs, best first")
     engine: str
     stale: bool = False
 
 
+class GuidancePublic(BaseModel):
+    """Internal knowledge for the agent: shown beside the suggestions, never pasted into a reply."""
+
+    title: str | None = None
+    text: str
+    url: str | None = None
+    source_id: str
+
+
 class SuggestionList(BaseModel):
     suggestions: list[SuggestionPublic]
+    guidance: list[GuidancePublic] = Field(default_factory=list)
     engine: str
     language: str | None = None
+    pending: str | None = None  # "llm:<model>" while the model's replies are computed (pushed over the WebSocket)
 
 
 class FeedbackIn(BaseModel):

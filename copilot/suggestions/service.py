@@ -1,9 +1,16 @@
-"""Reply suggestions: gather reference material, ask the engine, record every suggestion shown."""
+"""Reply suggestions: gather reference material, ask the engine, record each suggestion shown once.
+
+Finding and adapting past replies is the offline engine's retrieval stage (`copilot.engine.offline.retrieve`);
+this module hands it what it needs (the session, the vector store, the embedder, the tenant's corpus), records
+the suggestions and takes the agent's feedback.
+"""
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +20,6 @@ from sqlalchemy.orm import Session
 from copilot.auth.service import Principal
 from copilot.context.service import (
     Insights,
-    cosine,
     customer_insights,
     engine_config,
     latest_customer_message,
@@ -22,141 +28,29 @@ from copilot.context.service import (
 from copilot.customers.models import Customer
 from copilot.customers.service import new_id
 from copilot.database.core import utcnow
+from copilot.engine.offline.retrieve import CorpusRegistry, retrieve
 from copilot.engine.schemas import HistoryItem, Snippet, SuggestedReply
 from copilot.engine.selector import build_suggestions
 from copilot.exceptions import NotFound
-from copilot.indexing.vectorstore import Hit
-from copilot.interactions.models import IndexOutbox, Interaction
+from copilot.interactions.models import Interaction
 from copilot.interactions.timeline import history
 from copilot.knowledge.service import search as search_knowledge
 from copilot.services import Services
 from copilot.suggestions.models import Suggestion
 
-PAST_REPLIES = 2
-CANDIDATE_REPLIES = 8  # read this many similar cases to learn which tokens are shared, keep PAST_REPLIES
-BACKLOG_SCAN = 2000  # newest customer messages not yet indexed, compared by words
-BACKLOG_CANDIDATES = 12  # of those, embedded now and compared by meaning
-LONG_WORDS = re.compile(r"[^\W\d_]{3,}")
-SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-PRONOUN_I = {"I", "I'm", "I'll", "I've", "I'd", "OK"}
-WORD = re.compile(r"[^\W\d_][\w'’-]*")
-MENTION = re.compile(r"(?<![\w@])@\w+")
-SIGN_OFF = re.compile(r"\s*(?:[\^*/~]|-\s)\s?[A-Z][A-Za-z]{0,2}\.?\s*$")
-LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+LINKS = 3  # help pages shown with a reply
+_REGISTRIES: weakref.WeakKeyDictionary[Any, CorpusRegistry] = weakref.WeakKeyDictionary()
+_REGISTRIES_LOCK = threading.Lock()
 
 
-def canonical_link(url: str) -> str:
-    """One page, however it was linked: no scheme, `www.`, query, fragment, trailing slash or archive wrapper."""
-    url = re.sub(r"^(?:https?://)?web\.archive\.org/web/\d+[a-z_]*/", "", url.strip(".,;:!?)\"'"), flags=re.I)
-    url = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
-    return re.split(r"[?#]", url, maxsplit=1)[0].rstrip("/").lower()
-
-
-def risky_tokens(sentence: str) -> set[str]:
-    """Tokens that could identify a customer: with digits, emails, handles and links; capitalised words past
-    the first (names, merchants, places) and all-caps words."""
-    risky = {"link:" + canonical_link(url) for url in LINK.findall(sentence)}
-    for raw in LINK.sub(" ", sentence).split():
-        token = raw.strip(".,!?;:()[]\"'“”‘’")
-        if re.search(r"\d|@", token):
-            risky.add(token.lower())
-    for position, word in enumerate(WORD.findall(sentence)):
-        if word in PRONOUN_I:
-            continue
-        if (position > 0 and word[0].isupper()) or (word.isupper() and len(word) > (1 if position else 2)):
-            risky.add(word.lower())
-    return risky
-
-
-def shared_tokens(replies_by_customer: dict[str, list[str]]) -> set[str]:
-    """Risky-looking tokens that agents wrote to at least two different customers (a help-center link, the
-    brand's name, a team's signature): they belong to the company, not to one customer."""
-    seen: dict[str, set[str]] = {}
-    for customer_id, texts in replies_by_customer.items():
-        for text in texts:
-            for token in risky_tokens(text):
-                seen.setdefault(token, set()).add(customer_id)
-    return {token for token, customers in seen.items() if len(customers) >= 2}
-
-
-def anonymise_reply(text: str, *, names: Sequence[str], shared: set[str] | frozenset[str] = frozenset()) -> str:
-    """A past agent reply without any sentence that could identify its customer: a sentence goes when it holds
-    a risky token (see `risky_tokens`) that is not shared with other customers' replies."""
-    text = MENTION.sub("", text)  # @mentions address someone; the reply reads the same without them
-    text = SIGN_OFF.sub("", text)  # another agent's initials ("^HD", "*SR", "/RK") are not ours to sign with
-    kept = [s.strip() for s in SENTENCE.split(text) if s.strip() and risky_tokens(s) <= shared]
-    result = " ".join(kept)
-    for name in names:
-        for part in name.split():
-            if len(part) >= 3 and part.lower() not in shared:
-                result = re.sub(rf"\b{re.escape(part)}\b", "there", result, flags=re.IGNORECASE)
-    return result.strip()
-
-
-def backlog_hits(services: Services, session: Session, *, tenant_id: str, customer_id: str, message: str,
-                 embedding: list[float]) -> list[Hit]:
-    """Similar customer messages among those still waiting to be indexed (a fresh import is useful at once):
-    the closest by words, then measured like the index would, by the embeddings' cosine."""
-    rows = session.execute(
-        select(Interaction.id, Interaction.text).join(IndexOutbox, IndexOutbox.interaction_id == Interaction.id)
-        .where(IndexOutbox.tenant_id == tenant_id, Interaction.author_role == "customer",
-               Interaction.customer_id != customer_id)
-        .order_by(IndexOutbox.id.desc()).limit(BACKLOG_SCAN)).all()
-    wanted = set(LONG_WORDS.findall(message.lower()))
-    if not rows or not wanted:
-        return []
-
-    def overlap(text: str) -> float:
-        words = set(LONG_WORDS.findall(text.lower()))
-        return len(wanted & words) / (len(wanted | words) or 1)
-
-    scored = sorted(((overlap(row.text), row) for row in rows), key=lambda pair: -pair[0])
-    closest = [row for score, row in scored[:BACKLOG_CANDIDATES] if score > 0]
-    vectors = services.indexer.embedder.embed([row.text for row in closest]) if closest else []
-    return [Hit(id=row.id, document="", metadata={"author_role": "customer"}, distance=1.0 - cosine(embedding, vec))
-            for row, vec in zip(closest, vectors, strict=True)]
-
-
-def past_replies(services: Services, session: Session, *, tenant_id: str, customer_id: str, message: str,
-                 embedding: list[float]) -> list[Snippet]:
-    """Agent replies that followed other customers' most similar messages, anonymised."""
-    # Unfiltered nearest neighbours, filtered here: a metadata filter makes Chroma's search far slower.
-    hits = [h for h in services.indexer.store.query(tenant=tenant_id, embedding=embedding, n_results=24)
-            if h.metadata.get("author_role") == "customer"]
-    waiting = backlog_hits(services, session, tenant_id=tenant_id, customer_id=customer_id, message=message,
-                           embedding=embedding)
-    if waiting:
-        hits = sorted(hits + waiting, key=lambda h: h.distance)
-    rows = {r.id: r for r in session.scalars(select(Interaction).where(Interaction.id.in_([h.id for h in hits])))}
-    candidates: list[tuple[float, Interaction, Interaction]] = []
-    for hit in hits:
-        asked = rows.get(hit.id)
-        if asked is None or asked.customer_id == customer_id or asked.tenant_id != tenant_id:
-            continue
-        reply = session.scalar(select(Interaction).where(
-            Interaction.tenant_id == tenant_id, Interaction.customer_id == asked.customer_id,
-            Interaction.author_role == "agent", Interaction.direction == "outbound",
-            Interaction.occurred_at >= asked.occurred_at,  # replies logged with the same second count
-            *([Interaction.thread_id == asked.thread_id] if asked.thread_id else []),
-        ).order_by(Interaction.occurred_at).limit(1))
-        if reply is not None and all(reply.id != c[2].id for c in candidates):
-            candidates.append((1.0 - float(hit.distance), asked, reply))
-        if len(candidates) >= CANDIDATE_REPLIES:
-            break
-    by_customer: dict[str, list[str]] = {}
-    for _, asked, reply in candidates:
-        by_customer.setdefault(asked.customer_id, []).append(reply.text)
-    shared = shared_tokens(by_customer)
-    snippets: list[Snippet] = []
-    for score, asked, reply in candidates:
-        owner = session.get(Customer, asked.customer_id)
-        names = [n for n in (owner.name if owner else None, asked.author_name) if n]
-        text = anonymise_reply(reply.text, names=names, shared=shared)
-        if text:
-            snippets.append(Snippet(source_type="past_reply", source_id=f"reply:{reply.id}", text=text, score=score))
-        if len(snippets) >= PAST_REPLIES:
-            break
-    return snippets
+def corpora(services: Services) -> CorpusRegistry:
+    """The past-reply corpora of this process's database, kept in step by the ingest events on the bus."""
+    with _REGISTRIES_LOCK:
+        registry = _REGISTRIES.get(services.db)
+        if registry is None:
+            registry = _REGISTRIES[services.db] = CorpusRegistry()
+            services.bus.subscribe(registry.on_event)
+        return registry
 
 
 def message_embedding(services: Services, *, tenant_id: str, items: Sequence[HistoryItem], message: str
@@ -178,6 +72,12 @@ class ReplyInputs:
     items: list[HistoryItem]
     insights: Insights
     snippets: list[Snippet]
+    links: list[str] = field(default_factory=list)  # help pages for this message, best first
+
+    @property
+    def guidance(self) -> list[Snippet]:
+        """Internal knowledge: for the agent's eyes, never pasted into a reply."""
+        return [s for s in self.snippets if s.source_type == "knowledge" and s.audience == "internal"]
 
 
 def reply_inputs(services: Services, session: Session, *, tenant_id: str, customer: Customer,
@@ -186,48 +86,94 @@ def reply_inputs(services: Services, session: Session, *, tenant_id: str, custom
     items = [to_history_item(r) for r in history(session, tenant_id=tenant_id, customer_id=customer.id)]
     insights = customer_insights(services, tenant_id=tenant_id, items=items, now=utcnow())
     embedding = message_embedding(services, tenant_id=tenant_id, items=items, message=message)
-    snippets = search_knowledge(services.indexer.store, tenant_id=tenant_id, embedding=embedding)
-    snippets += past_replies(services, session, tenant_id=tenant_id, customer_id=customer.id, message=message,
-                             embedding=embedding)
-    return ReplyInputs(items=items, insights=insights, snippets=snippets)
+    store = services.indexer.store
+    snippets = search_knowledge(store, tenant_id=tenant_id, embedding=embedding)
+    found = retrieve(session=session, store=store, embedder=services.indexer.embedder,
+                     corpus=corpora(services).get(tenant_id), customer_id=customer.id, message=message,
+                     embedding=embedding, facts=insights.insights.facts, customer_name=customer.name,
+                     known_text=" ".join(i.text for i in items))
+    return ReplyInputs(items=items, insights=insights, snippets=snippets + found.past_replies, links=found.links)
 
 
 def record_suggestions(session: Session, *, tenant_id: str, customer: Customer, items: Sequence[HistoryItem],
                        message: str, channel: str, engine: str, prompt_version: str | None,
                        replies: Sequence[SuggestedReply], requested_by: str) -> list[Suggestion]:
-    """Every suggestion shown is kept, with the customer message it answers (to tell when it went stale)."""
+    """Each suggestion shown is kept once per (customer, message answered, text), with the customer message
+    it answers (to tell when it went stale): opening the customer again shows the rows already recorded, so
+    the console's "ignored" rate counts suggestions, not page views."""
     answers = latest_customer_message(items)
+    answered = select(Suggestion).where(Suggestion.tenant_id == tenant_id, Suggestion.customer_id == customer.id)
+    # Without a stored customer message the typed message is what is answered.
+    answered = answered.where(Suggestion.answers_interaction_id == answers.interaction_id) if answers else \
+        answered.where(Suggestion.answers_interaction_id.is_(None), Suggestion.message == message)
+    texts = [reply.text for reply in replies]
+    recorded: dict[str, Suggestion] = {}
+    for row in session.scalars(answered.where(Suggestion.text.in_(texts)).order_by(Suggestion.created_at)):
+        recorded.setdefault(row.text, row)
     now = utcnow()
-    rows = [Suggestion(id=new_id(), tenant_id=tenant_id, customer_id=customer.id,
-                       answers_interaction_id=answers.interaction_id if answers else None,
-                       answers_occurred_at=answers.occurred_at if answers else None,
-                       message=message, channel=channel, engine=engine, prompt_version=prompt_version,
-                       rank=rank, text=reply.text, sources=list(reply.sources), requested_by=requested_by,
-                       created_at=now)
-            for rank, reply in enumerate(replies)]
-    session.add_all(rows)
+    rows: list[Suggestion] = []
+    for rank, reply in enumerate(replies):
+        row = recorded.get(reply.text)
+        if row is not None:
+            if reply.links and not row.links:
+                row.links = list(reply.links)
+            rows.append(row)
+            continue
+        row = Suggestion(id=new_id(), tenant_id=tenant_id, customer_id=customer.id,
+                         answers_interaction_id=answers.interaction_id if answers else None,
+                         answers_occurred_at=answers.occurred_at if answers else None,
+                         message=message, channel=channel, engine=engine, prompt_version=prompt_version,
+                         rank=rank, text=reply.text, sources=list(reply.sources), links=list(reply.links),
+                         requested_by=requested_by, created_at=now)
+        session.add(row)
+        recorded[reply.text] = row
+        rows.append(row)
     session.commit()
-    return rows
+    return list(dict.fromkeys(rows))  # the same text twice in one answer is one suggestion
 
 
-def suggest(services: Services, session: Session, *, principal: Principal, customer: Customer, message: str,
-            channel: str, discard_if_stale: bool = False) -> tuple[list[Suggestion], str, str | None]:
-    """Replies to the customer's message, recorded. With `discard_if_stale` (live push), drafts for a message
-    that is no longer the latest when they are ready are dropped unseen: the newer message gets its own."""
+def with_links(replies: Sequence[SuggestedReply], links: Sequence[str]) -> list[SuggestedReply]:
+    """Every reply carries help-page links: its own first (an engine may pick them), then the retrieved ones."""
+    return [reply.model_copy(update={"links": list(dict.fromkeys([*reply.links, *links]))[:LINKS]})
+            for reply in replies]
+
+
+@dataclass
+class SuggestionOutcome:
+    rows: list[Suggestion]
+    engine: str
+    language: str | None
+    guidance: list[Snippet] = field(default_factory=list)
+
+
+def suggest_with_guidance(services: Services, session: Session, *, principal: Principal, customer: Customer,
+                          message: str, channel: str, discard_if_stale: bool = False) -> SuggestionOutcome:
+    """Replies to the customer's message, recorded, and the internal guidance that bears on it. With
+    `discard_if_stale` (live push), drafts for a message that is no longer the latest when they are ready are
+    dropped unseen: the newer message gets its own."""
     tenant_id = principal.tenant_id
     assert tenant_id is not None
     inputs = reply_inputs(services, session, tenant_id=tenant_id, customer=customer, message=message)
     result = build_suggestions(config=engine_config(services), items=inputs.items, insights=inputs.insights.insights,
                                message=message, channel=channel, snippets=inputs.snippets,
                                customer_name=customer.name)
+    language = inputs.insights.insights.language
     answers = latest_customer_message(inputs.items)
     if discard_if_stale and answers is not None and newer_customer_message(
             session, tenant_id=tenant_id, customer_id=customer.id, after=answers.occurred_at):
-        return [], result.engine, inputs.insights.insights.language
+        return SuggestionOutcome([], result.engine, language, inputs.guidance)
     rows = record_suggestions(session, tenant_id=tenant_id, customer=customer, items=inputs.items, message=message,
                               channel=channel, engine=result.engine, prompt_version=result.prompt_version,
-                              replies=result.output, requested_by=principal.name)
-    return rows, result.engine, inputs.insights.insights.language
+                              replies=with_links(result.output, inputs.links), requested_by=principal.name)
+    return SuggestionOutcome(rows, result.engine, language, inputs.guidance)
+
+
+def suggest(services: Services, session: Session, *, principal: Principal, customer: Customer, message: str,
+            channel: str, discard_if_stale: bool = False) -> tuple[list[Suggestion], str, str | None]:
+    """`suggest_with_guidance` without the guidance: (recorded rows, engine, language)."""
+    out = suggest_with_guidance(services, session, principal=principal, customer=customer, message=message,
+                                channel=channel, discard_if_stale=discard_if_stale)
+    return out.rows, out.engine, out.language
 
 
 def stream_suggestions(services: Services, session: Session, *, principal: Principal, customer: Customer,
@@ -256,7 +202,8 @@ def _stream_and_record(services: Services, *, inputs: ReplyInputs, tenant_id: st
         yield "text", chunk
     texts = [t.strip() for t in re.split(rf"\n\s*{re.escape(REPLY_SEPARATOR)}\s*\n", "".join(written)) if t.strip()]
     latest = latest_customer_message(inputs.items)
-    replies = [SuggestedReply(text=t, sources=[latest.interaction_id] if latest else []) for t in texts[:3]]
+    replies = with_links([SuggestedReply(text=t, sources=[latest.interaction_id] if latest else [])
+                          for t in texts[:3]], inputs.links)
     # The stream says nothing of a fallback: the engine configured is what is recorded.
     engine = f"llm:{config.model}" if config.engine == "llm" else "offline"
     with services.db.session() as session:

@@ -9,8 +9,16 @@ from fastapi.responses import StreamingResponse
 
 from copilot.customers.service import get_customer
 from copilot.deps import AgentDep, ServicesDep, SessionDep
-from copilot.suggestions.schemas import FeedbackIn, FeedbackOut, SuggestionList, SuggestionPublic, SuggestionRequest
-from copilot.suggestions.service import record_feedback, stream_suggestions, suggest
+from copilot.suggestions.models import Suggestion
+from copilot.suggestions.schemas import (
+    FeedbackIn,
+    FeedbackOut,
+    GuidancePublic,
+    SuggestionList,
+    SuggestionPublic,
+    SuggestionRequest,
+)
+from copilot.suggestions.service import record_feedback, stream_suggestions, suggest_with_guidance
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
 
@@ -19,11 +27,20 @@ router = APIRouter(prefix="/v1", tags=["suggestions"])
 def create_suggestions(customer_id: str, body: SuggestionRequest, principal: AgentDep, session: SessionDep,
                        services: ServicesDep) -> SuggestionList:
     customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
-    rows, engine, language = suggest(services, session, principal=principal, customer=customer,
-                                     message=body.message, channel=body.channel)
-    return SuggestionList(engine=engine, language=language,
-                          suggestions=[SuggestionPublic(id=r.id, text=r.text, sources=r.sources, engine=r.engine)
-                                       for r in rows])
+    out = suggest_with_guidance(services, session, principal=principal, customer=customer, message=body.message,
+                                channel=body.channel)
+    engine = out.engine
+    # The LLM engine answers "offline" only while its own version is still being computed.
+    llm = services.settings.engine == "llm" and engine == "offline"
+    pending = f"llm:{services.settings.llm_model}" if llm else None
+    return SuggestionList(engine=engine, language=out.language, pending=pending,
+                          suggestions=[public(r) for r in out.rows],
+                          guidance=[GuidancePublic(title=g.title, text=g.text, url=g.url, source_id=g.source_id)
+                                    for g in out.guidance])
+
+
+def public(row: Suggestion) -> SuggestionPublic:
+    return SuggestionPublic(id=row.id, text=row.text, sources=row.sources, links=row.links or [], engine=row.engine)
 
 
 @router.post("/customers/{customer_id}/suggestions/stream", response_class=StreamingResponse)
@@ -40,8 +57,8 @@ def stream_suggestion_events(customer_id: str, body: SuggestionRequest, principa
             if kind == "text":
                 yield f"data: {json.dumps({'text': value}, ensure_ascii=False)}\n\n"
             else:
-                listed = SuggestionList(engine=value[0].engine if value else "offline", suggestions=[
-                    SuggestionPublic(id=r.id, text=r.text, sources=r.sources, engine=r.engine) for r in value])
+                listed = SuggestionList(engine=value[0].engine if value else "offline",
+                                        suggestions=[public(r) for r in value])
                 yield f"event: suggestions\ndata: {listed.model_dump_json()}\n\n"
         yield "event: done\ndata: {}\n\n"
 

@@ -1,0 +1,114 @@
+"""A small incremental Okapi BM25 index: documents can be added and removed one at a time, so a tenant's
+corpus of past customer messages follows ingest without being rebuilt.
+
+Scores are computed over an inverted index (only documents sharing a query term are touched), which keeps a
+query over tens of thousands of short messages in the low milliseconds.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+# Words of any script; digits count (a model number is a strong lexical cue), handles and links do not
+# (they name a person or a one-off page, never the problem).
+_NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+", re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens, with a light plural/possessive fold ("orders", "order's" -> "order")."""
+    out: list[str] = []
+    for raw in _TOKEN.findall(_NOISE.sub(" ", text.lower())):
+        word = raw.replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        elif len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        if word:
+            out.append(word)
+    return out
+
+
+class BM25Index:
+    """Thread-safe: the suggestions of several requests may read while ingest adds documents."""
+
+    def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._docs: dict[str, Counter[str]] = {}
+        self._lengths: dict[str, int] = {}
+        self._postings: dict[str, dict[str, int]] = {}
+        self._total_length = 0
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._docs
+
+    def add(self, key: str, text: str) -> None:
+        """Add or replace the document `key`."""
+        counts = Counter(tokens(text))
+        with self._lock:
+            if key in self._docs:
+                self.remove(key)
+            self._docs[key] = counts
+            length = sum(counts.values())
+            self._lengths[key] = length
+            self._total_length += length
+            for term, tf in counts.items():
+                self._postings.setdefault(term, {})[key] = tf
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            counts = self._docs.pop(key, None)
+            if counts is None:
+                return
+            self._total_length -= self._lengths.pop(key, 0)
+            for term in counts:
+                posting = self._postings.get(term)
+                if posting is not None:
+                    posting.pop(key, None)
+                    if not posting:
+                        del self._postings[term]
+
+    def idf(self, term: str) -> float:
+        n = len(self._docs)
+        df = len(self._postings.get(term, ()))
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, text: str, *, limit: int = 20, keep: Callable[[str], bool] | None = None
+               ) -> list[tuple[str, float]]:
+        """The `limit` best documents for the query that `keep` accepts, best first, with their BM25 scores."""
+        query = Counter(tokens(text))
+        with self._lock:
+            if not self._docs or not query:
+                return []
+            average = self._total_length / len(self._docs) or 1.0
+            scores: dict[str, float] = {}
+            for term, qtf in query.items():
+                posting = self._postings.get(term)
+                if not posting:
+                    continue
+                weight = self.idf(term) * qtf
+                for key, tf in posting.items():
+                    norm = self.k1 * (1.0 - self.b + self.b * self._lengths[key] / average)
+                    scores[key] = scores.get(key, 0.0) + weight * tf * (self.k1 + 1.0) / (tf + norm)
+        candidates = scores.items() if keep is None else ((k, v) for k, v in scores.items() if keep(k))
+        return heapq.nlargest(limit, candidates, key=lambda pair: pair[1])
+
+    def max_score(self, text: str) -> float:
+        """What a document made of exactly the query's words would score: scales scores into 0..1."""
+        query = Counter(tokens(text))
+        with self._lock:
+            if not self._docs:
+                return 0.0
+            average = self._total_length / len(self._docs) or 1.0
+            length = sum(query.values())
+            norm = self.k1 * (1.0 - self.b + self.b * length / average)
+            return sum(self.idf(term) * qtf * qtf * (self.k1 + 1.0) / (qtf + norm) for term, qtf in query.items())
