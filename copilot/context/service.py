@@ -8,15 +8,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from copilot.context.schemas import ContextCard, TimelineItem
 from copilot.customers.models import Customer
+from copilot.customers.schemas import CustomerPublic
 from copilot.customers.service import public_view
 from copilot.database.core import utcnow
 from copilot.engine.schemas import CardInsights, HistoryItem
-from copilot.engine.selector import EngineConfig, build_insights
+from copilot.engine.selector import (
+    MODEL_JOBS,
+    EngineConfig,
+    EngineResult,
+    build_insights,
+    card_job_key,
+    history_state,
+)
 from copilot.interactions.models import Interaction
 from copilot.interactions.timeline import history
 from copilot.services import Services
@@ -33,6 +41,7 @@ class Insights:
     engine: str
     prompt_version: str | None
     dropped_identifiers: int
+    pending: str | None = None  # "llm:<model>" while the model's version is computed in the background
 
 
 class InsightsCache:
@@ -59,10 +68,11 @@ class InsightsCache:
 CACHE = InsightsCache()
 
 
-def engine_config(services: Services) -> EngineConfig:
+def engine_config(services: Services, *, background: bool = True) -> EngineConfig:
+    """The engine settings; `background` (the default: an agent is waiting) never waits for the model."""
     s = services.settings
     return EngineConfig(engine=s.engine, api_key=s.openai_api_key, base_url=s.openai_base_url, model=s.llm_model,
-                        timeout_s=s.llm_timeout_s)
+                        timeout_s=s.llm_timeout_s, background=background)
 
 
 def to_history_item(row: Interaction) -> HistoryItem:
@@ -103,45 +113,58 @@ def relevant_ids(services: Services, *, tenant_id: str, items: Sequence[HistoryI
     return [iid for _, iid in sorted(scored, reverse=True)]
 
 
-def customer_insights(services: Services, *, tenant_id: str, items: list[HistoryItem],
-                      now: datetime) -> Insights:
-    config = engine_config(services)
-    key = (tenant_id, config.engine, len(items), items[-1].interaction_id if items else None,
-           now.date().isoformat())
+def _insights(result: EngineResult[CardInsights]) -> Insights:
+    return Insights(insights=result.output, engine=result.engine, prompt_version=result.prompt_version,
+                    dropped_identifiers=result.dropped_identifiers, pending=result.pending)
+
+
+def customer_insights(services: Services, *, tenant_id: str, items: list[HistoryItem], now: datetime,
+                      background: bool = True) -> Insights:
+    config = engine_config(services, background=background)
+    key = (tenant_id, config.engine, *history_state(items), now.date().isoformat())
     cached = CACHE.get(key)
-    if cached is not None:
+    if cached is not None and cached.pending:
+        # The offline card was served while the model works: its version replaces it once it is there.
+        kept = MODEL_JOBS.result(card_job_key(config, items, now))
+        if kept is not None:
+            cached = _insights(EngineResult(kept.output if kept.output is not None else cached.insights,
+                                            kept.engine, kept.prompt_version, kept.dropped_identifiers))
+            CACHE.put(key, cached)
+    if cached is not None and (background or not cached.pending):
         return cached
     result = build_insights(config=config, items=items, now=now,
                             relevant_ids=relevant_ids(services, tenant_id=tenant_id, items=items))
-    value = Insights(insights=result.output, engine=result.engine, prompt_version=result.prompt_version,
-                     dropped_identifiers=result.dropped_identifiers)
+    value = _insights(result)
     CACHE.put(key, value)
     return value
 
 
-def timeline_entry(item: HistoryItem) -> dict[str, Any]:
-    text = item.text if len(item.text) <= TIMELINE_TEXT_CHARS else item.text[:TIMELINE_TEXT_CHARS] + "…"
-    return {"interaction_id": item.interaction_id, "source": item.source, "external_id": item.external_id,
-            "channel": item.channel, "direction": item.direction, "author_role": item.author_role,
-            "author_name": item.author_name, "subject": item.subject, "occurred_at": item.occurred_at,
-            "text": text}
+def timeline_entry(item: HistoryItem) -> TimelineItem:
+    """The card's and the live push's timeline item: the interaction, its text capped for the sidebar."""
+    if len(item.text) <= TIMELINE_TEXT_CHARS:
+        return item
+    return item.model_copy(update={"text": item.text[:TIMELINE_TEXT_CHARS] + "…"})
 
 
-def build_card(services: Services, session: Session, *, tenant_id: str, customer: Customer) -> dict[str, Any]:
+def build_card(services: Services, session: Session, *, tenant_id: str, customer: Customer,
+               wait_for_model: bool = False) -> ContextCard:
+    """The card; with the LLM engine, the offline card and `pending` at once unless `wait_for_model` (the CLI)."""
     now = utcnow()
     items = [to_history_item(row) for row in history(session, tenant_id=tenant_id, customer_id=customer.id)]
-    found = customer_insights(services, tenant_id=tenant_id, items=items, now=now)
+    found = customer_insights(services, tenant_id=tenant_id, items=items, now=now, background=not wait_for_model)
     insights = found.insights
-    return {
-        "customer": public_view(session, customer=customer),
-        "summary": insights.summary,
-        "facts": [f.model_dump(mode="json") for f in insights.facts],
-        "open_items": [o.model_dump(mode="json") for o in insights.open_items],
-        "language": insights.language,
-        "sentiment": insights.sentiment,
-        "timeline": [timeline_entry(i) for i in reversed(items[-TIMELINE_LIMIT:])],
-        "engine": found.engine,
-        "prompt_version": found.prompt_version,
-        "dropped_identifiers": found.dropped_identifiers,
-        "generated_at": now,
-    }
+    return ContextCard(
+        customer=CustomerPublic.model_validate(public_view(session, customer=customer)),
+        summary=insights.summary,
+        facts=insights.facts,
+        open_items=insights.open_items,
+        closed_items=insights.closed_items,
+        language=insights.language,
+        sentiment=insights.sentiment,
+        timeline=[timeline_entry(i) for i in reversed(items[-TIMELINE_LIMIT:])],
+        engine=found.engine,
+        pending=found.pending,
+        prompt_version=found.prompt_version,
+        dropped_identifiers=found.dropped_identifiers,
+        generated_at=now,
+    )

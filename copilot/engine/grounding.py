@@ -3,11 +3,14 @@ hallucination.
 
 Identifier-like tokens are emails, phone numbers, money amounts and anything with digits in an id shape
 (order, account, booking, tracking, claim, RMA numbers, device models). Dates, times, ordinals, years and
-small quantities ("3 days", "24h") are not identifiers: models legitimately reformat them.
+small quantities ("11 weeks", "36h") are not identifiers: models legitimately reformat them.
+
+The same state the engines track is checked too: a value the history corrected or replaced (superseded) must
+never be repeated, and a reply must never paste internal guidance (internal articles, agent notes).
 
 Matching is on a "compact" form of the text (lower case, spaces, dashes and similar separators removed) so
-`A-10293`, `a 10293` and `#A10293` are the same id, with a digit boundary so `A-1029` does not match inside
-`A-10293`. Phones compare on their last ten digits, amounts on their numeric value.
+`Q-40718`, `q 40718` and `#Q40718` are the same id, with a digit boundary so `Q-4071` does not match inside
+`Q-40718`. Phones compare on their last ten digits, amounts on their numeric value.
 """
 from __future__ import annotations
 
@@ -34,14 +37,14 @@ UNIT_RE = re.compile(
     r"^\d{1,3}(?:st|nd|rd|th|h|hr|hrs|hour|hours|min|mins|m|d|day|days|wk|wks|am|pm|g|k|gb|mb|tb|x|p|fps|hz)$"
 )
 YEAR_RE = re.compile(r"^(?:19|20)\d{2}s?$")
-# Characters that carry no identity inside an identifier: "A-10 293", "(415) 555.0134", "#a10293".
+# Characters that carry no identity inside an identifier: "Q-40 718", "(212) 555.0148", "#q40718".
 SEPARATORS_RE = re.compile(r"[\s\-‐-―_.,/()#:+'\"]+")
 BOUNDARY_RE = re.compile(r"[\s,;:!?]+")
 SEPARATORS_IN_ID_RE = re.compile(r"[\-‐-―_./()#+'\"]+")
 PHONE_CHARS_RE = re.compile(r"[\d\s().\-+]+")
-# Digit groups that belong together: "9400 1118 9922 3344 5566 77" (USPS tracking), longer than a phone.
+# Digit groups that belong together (long tracking numbers printed in blocks), longer than a phone.
 NUMBER_GROUPS_RE = re.compile(r"(?<![\w\-/])\d{2,}(?:[ .\-]\d{2,}){2,}(?![\w\-/])")
-# A sentence ends at ., ! or ? followed by white space (so "v17.2" and "A.10" stay whole), or at a line break.
+# A sentence ends at ., ! or ? followed by white space (so "v9.4" and "B.12" stay whole), or at a line break.
 SENTENCE_RE = re.compile(r"[^\n]*?(?:[.!?]+(?=\s|$)|\n+|$)")
 
 # Commitments an agent or a policy must have made before a suggestion may repeat them.
@@ -126,13 +129,32 @@ def _is_id_like(token: str) -> bool:
     return digits >= 3 or (letters > 0 and len(compact(low)) >= 4)
 
 
-class Grounding:
-    """The texts model output may draw identifiers and commitments from, and the checks against them."""
+# Pasted, not paraphrased: this many consecutive words shared with internal guidance.
+PASTE_WORDS = 7
+WORD_RE = re.compile(r"\w+")
 
-    def __init__(self, texts: Iterable[str], commitment_texts: Iterable[str] = ()) -> None:
+
+def _shingles(text: str, size: int = PASTE_WORDS) -> set[tuple[str, ...]]:
+    words = WORD_RE.findall(text.lower())
+    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+
+
+class Grounding:
+    """The texts model output may draw identifiers and commitments from, and the checks against them.
+
+    `superseded`: values the history corrected or replaced; output repeating one is wrong however grounded.
+    `internal`: agent guidance (internal articles and notes); `public` text that shares a passage with it
+    (a public article, an agent's message to the customer) makes that passage quotable after all."""
+
+    def __init__(self, texts: Iterable[str], commitment_texts: Iterable[str] = (), *,
+                 superseded: Iterable[str] = (), internal: Iterable[str] = (), public: Iterable[str] = ()) -> None:
         texts = [t for t in texts if t]
+        # Two characters or fewer ("2") would match everywhere: such values cannot be told apart in text.
+        self._superseded = {v.strip(): compact(v) for v in superseded if len(compact(v)) >= 3}
+        allowed = set().union(*(_shingles(t) for t in public if t)) if public else set()
+        self._internal = set().union(*(_shingles(t) for t in internal if t)) - allowed if internal else set()
         self._compact = "\n".join(compact(t) for t in texts)
-        # The compact form glues neighbouring numbers ("ref HV-07, 7 days" -> "hv077days"), which would fail the
+        # The compact form glues neighbouring numbers ("ref KT-04, 6 nights" -> "kt046nights"), which would fail the
         # digit boundary; this second form keeps a boundary where the text had white space or punctuation.
         self._spaced = "\n".join(_spaced(t) for t in texts)
         self._words = {w for t in texts for w in re.findall(r"[a-z0-9]{4,}", t.lower())}
@@ -150,13 +172,25 @@ class Grounding:
             return value is not None and value in self._amounts
         digits = re.sub(r"\D", "", ident.text)
         if ident.kind == "phone" or (PHONE_CHARS_RE.fullmatch(ident.text) and 7 <= len(digits) <= 15):
-            # A phone matches on its last ten digits: "+1 (415) 555-0134" is "415-555-0134" and "555-0134"
+            # A phone matches on its last ten digits: "+1 (503) 555-0149" is "503-555-0149" and "555-0149"
             return digits[-10:] in self._compact
         return self._contains(compact(ident.text))
 
     def _contains(self, needle: str) -> bool:
         """Substring of the history, not glued to more digits (so `a1029` is not in `a10293`)."""
         return not needle or _find_bounded(self._compact, needle) or _find_bounded(self._spaced, needle)
+
+    def superseded_in(self, text: str) -> list[str]:
+        """Superseded values the text repeats (written any way: "Q 40718" is "Q-40718")."""
+        if not self._superseded:
+            return []
+        haystacks = (compact(text), _spaced(text))
+        return [value for value, needle in self._superseded.items()
+                if any(_find_bounded(h, needle) for h in haystacks)]
+
+    def pastes_internal(self, text: str) -> bool:
+        """The text copies a passage of internal guidance word for word."""
+        return bool(self._internal) and not self._internal.isdisjoint(_shingles(text))
 
     def unknown_identifiers(self, text: str) -> list[Identifier]:
         return [ident for ident in extract_identifiers(text) if not self.knows(ident)]
@@ -172,16 +206,19 @@ class Grounding:
         return out
 
     def value_is_grounded(self, value: str) -> tuple[bool, int]:
-        """A fact value is grounded when all its identifiers are known and, if it has none, when at least one of
-        its content words appears in the history (a paraphrase is fine, an invention is not).
-        Returns (grounded, number of unknown identifiers)."""
+        """A fact value is grounded when it repeats no superseded value, all its identifiers are known and, if it
+        has none, when at least one of its content words appears in the history (a paraphrase is fine, an
+        invention is not). Returns (grounded, number of unknown or superseded values)."""
+        stale = self.superseded_in(value)
+        if stale:
+            return False, len(stale)
         idents = extract_identifiers(value)
         unknown = [i for i in idents if not self.knows(i)]
         if unknown:
             return False, len(unknown)
         if idents or self._contains(compact(value)):
             return True, 0
-        for pattern in DATE_RES:  # a date the model reformatted ("2026-11-02" for "Nov 2") is not an invention
+        for pattern in DATE_RES:  # a date the model reformatted ("2031-03-09" for "Mar 9") is not an invention
             value = pattern.sub(" ", value)
         words = [w for w in re.findall(r"[a-z0-9]{4,}", value.lower()) if w not in STOPWORDS]
         if not words or any(w in self._words for w in words):
@@ -216,14 +253,25 @@ class Cleaned:
     removed: list[str] = field(default_factory=list)
 
 
+def sentence_problems(sentence: str, grounding: Grounding, *, check_commitments: bool = False) -> list[str]:
+    """What is wrong with one sentence of model output: unknown identifiers, superseded values, pasted internal
+    guidance and (for replies) commitments nobody made. Empty when it may be shown."""
+    bad: list[str] = [i.text for i in grounding.unknown_identifiers(sentence)]
+    bad += grounding.superseded_in(sentence)
+    if grounding.pastes_internal(sentence):
+        bad.append("internal guidance")
+    if check_commitments:
+        bad += grounding.unsupported_commitments(sentence)
+    return bad
+
+
 def clean_text(text: str, grounding: Grounding, *, check_commitments: bool = False) -> Cleaned:
-    """Remove each sentence holding an unknown identifier (or, for replies, an unsupported commitment)."""
+    """Remove each sentence holding an unknown identifier, a superseded value or pasted internal guidance (or,
+    for replies, an unsupported commitment)."""
     kept: list[str] = []
     out = Cleaned(text="")
     for sentence in split_sentences(text):
-        bad: list[str] = [i.text for i in grounding.unknown_identifiers(sentence)]
-        if check_commitments:
-            bad += grounding.unsupported_commitments(sentence)
+        bad = sentence_problems(sentence, grounding, check_commitments=check_commitments)
         if bad:
             out.dropped += len(bad)
             out.removed += bad

@@ -11,13 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
-from copilot.engine.grounding import Grounding, clean_text, compact, extract_identifiers
+from copilot.engine.grounding import (
+    Grounding,
+    clean_text,
+    compact,
+    extract_identifiers,
+    sentence_problems,
+    split_sentences,
+)
 from copilot.engine.prompts import PromptRenderer
 from copilot.engine.schemas import CardInsights, Fact, HistoryItem, OpenItem, Snippet, SuggestedReply
 
@@ -26,15 +34,22 @@ log = logging.getLogger(__name__)
 MAX_FACTS = 15
 MAX_SUMMARY_WORDS = 120
 MAX_SUGGESTIONS = 3
-CARD_MAX_ITEMS = 40  # interactions shown to the model for the card; the grounding check uses all of them
-SUGGEST_MAX_ITEMS = 12
-ITEM_MAX_CHARS = 1500
-CARD_MAX_TOKENS = 1200
-SUGGEST_MAX_TOKENS = 700
+# Small prompts (prefill is most of a local model's time): the tracked state plus the latest few turns, never
+# whole transcripts. The grounding check still reads the whole history.
+TURNS = 2  # latest interactions shown (besides the message answered), each cut to its end
+TURN_CHARS = 240
+STATE_SUMMARY_WORDS = 35  # the offline summary, as a starting point
+STATE_FACTS = 10
+STATE_ITEM_CHARS = 90  # an open or closed item's text
+STATE_CLOSED = 2
+SNIPPETS = 2
+SNIPPET_CHARS = 320
+CARD_MAX_TOKENS = 400
+SUGGEST_MAX_TOKENS = 320
+STREAM_DEADLINE_FACTOR = 3  # a stream may run this many client timeouts in all before it is cut
 REPLY_SEPARATOR = "---"  # a line holding only this separates two streamed replies
-FACT_KINDS = ("order_id", "account_number", "booking_reference", "ticket_id", "tracking_number", "claim_number",
-              "rma_number", "email", "phone", "amount", "date", "device", "tried", "promise", "action", "request",
-              "other")
+# The kinds the prompt names (the model may use others; the card keeps any short kind it gives).
+FACT_KINDS = ("order_id", "account_number", "reference", "amount", "date", "device", "tried", "other")
 
 
 class LLMOutputError(ValueError):
@@ -49,7 +64,7 @@ class _LLMFact(BaseModel):
 
 
 class _LLMOpenItem(BaseModel):
-    kind: Literal["waiting_for", "promise", "action", "tried"]
+    kind: Literal["waiting_for", "promise", "request", "action", "tried"]
     text: str
     due: str | None = None
     ref: str | None = None
@@ -99,6 +114,11 @@ def _message_text(content: Any) -> str:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+
+
+def _day(value: datetime) -> str:
+    """The date alone: a timestamp costs a model some twenty tokens, and the card needs the day."""
+    return (value.astimezone(UTC) if value.tzinfo else value).date().isoformat()
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -156,36 +176,33 @@ class LLMEngine:
         return text
 
     # -- card ---------------------------------------------------------------------------------------------
+    def card_messages(self, *, items: Sequence[HistoryItem], now: datetime,
+                      offline: CardInsights) -> tuple[list[Any], dict[str, HistoryItem]]:
+        refs = _refs(items)
+        variables = {
+            "now": _day(now), "total": len(refs), "max_facts": MAX_FACTS, "max_summary_words": MAX_SUMMARY_WORDS,
+            "fact_kinds": FACT_KINDS, "customer_name": None, **_state_vars(offline, refs), **_turn_vars(refs),
+        }
+        return self._messages("card", variables), refs
+
     def insights(self, *, items: Sequence[HistoryItem], now: datetime, relevant_ids: Sequence[str],
                  offline: CardInsights) -> tuple[CardInsights, int, str]:
-        shown = _select_items(items, relevant_ids, CARD_MAX_ITEMS)
-        refs = {f"I{n}": item for n, item in enumerate(shown, 1)}
-        variables = {
-            "now": _iso(now), "interactions": _interaction_vars(refs), "omitted": len(items) - len(shown),
-            "max_facts": MAX_FACTS, "max_summary_words": MAX_SUMMARY_WORDS, "fact_kinds": FACT_KINDS,
-        }
-        card = parse_json_output(self._complete(self._messages("card", variables), CARD_MAX_TOKENS), _LLMCard)
+        messages, refs = self.card_messages(items=items, now=now, offline=offline)
+        card = parse_json_output(self._complete(messages, CARD_MAX_TOKENS), _LLMCard)
         return _ground_card(card, items, refs, now, offline) + (self.prompts.version,)
 
     # -- suggestions --------------------------------------------------------------------------------------
     def _suggest_variables(self, *, items: Sequence[HistoryItem], insights: CardInsights, message: str,
                            channel: str, snippets: Sequence[Snippet], customer_name: str | None,
                            closing: str) -> tuple[dict[str, Any], dict[str, HistoryItem], dict[str, Snippet]]:
-        recent = sorted(items, key=lambda i: i.occurred_at)[-SUGGEST_MAX_ITEMS:]
-        refs = {f"I{n}": item for n, item in enumerate(recent, 1)}
-        by_id = {item.interaction_id: ref for ref, item in refs.items()}
-        snippet_refs = {f"S{n}": s for n, s in enumerate(snippets, 1)}
+        refs = _refs(items)
+        snippet_refs = {f"S{n}": s for n, s in enumerate(snippets[:SNIPPETS], 1)}
         variables = {
             "customer_name": customer_name, "channel": channel, "message": message, "closing": closing,
-            "language": insights.language, "max_suggestions": MAX_SUGGESTIONS,
-            "summary": insights.summary,
-            "facts": [{"kind": f.kind, "value": f.value, "ref": by_id.get(f.interaction_id, f.channel)}
-                      for f in insights.facts],
-            "open_items": [{"kind": o.kind, "text": o.text, "due": o.due, "ref": by_id.get(o.interaction_id, o.channel)}
-                           for o in insights.open_items],
-            "interactions": _interaction_vars(refs),
-            "snippets": [{"ref": ref, "source_type": s.source_type, "title": s.title,
-                          "text": _truncate(s.text, ITEM_MAX_CHARS)} for ref, s in snippet_refs.items()],
+            "language": insights.language, "max_suggestions": MAX_SUGGESTIONS, "total": len(refs),
+            **_state_vars(insights, refs), **_turn_vars(refs, skip_text=message),
+            "snippets": [{"ref": ref, "kind": _snippet_kind(s), "title": s.title,
+                          "text": _truncate_sentences(s.text, SNIPPET_CHARS)} for ref, s in snippet_refs.items()],
         }
         return variables, refs, snippet_refs
 
@@ -196,10 +213,14 @@ class LLMEngine:
             customer_name=customer_name, closing="Draft the replies as one JSON object.")
         raw = self._complete(self._messages("suggestions", variables), SUGGEST_MAX_TOKENS)
         parsed = parse_json_output(raw, _LLMSuggestions)
-        grounding = reply_grounding(items, message, snippets, customer_name)
+        grounding = reply_grounding(items, message, snippets, customer_name, insights)
         dropped = 0
         out: list[SuggestedReply] = []
         for reply in parsed.suggestions:
+            if grounding.pastes_internal(reply.text):  # agent guidance is never sent to a customer
+                dropped += 1
+                log.info("llm suggestion: dropped a reply pasting internal guidance")
+                continue
             cleaned = clean_text(reply.text, grounding, check_commitments=True)
             dropped += cleaned.dropped
             if cleaned.removed:
@@ -228,10 +249,17 @@ class LLMEngine:
             items=items, insights=insights, message=message, channel=channel, snippets=snippets,
             customer_name=customer_name, closing="Draft the replies now, as plain text.")
         messages = self._messages("suggestions", variables, system="suggestions_stream.system.md.j2")
-        grounding = reply_grounding(items, message, snippets, customer_name)
-        chunks = (_message_text(chunk.content) for chunk in self._chat(SUGGEST_MAX_TOKENS, streaming=True)
-                  .stream(messages))
-        yield from grounded_stream(chunks, grounding)
+        grounding = reply_grounding(items, message, snippets, customer_name, insights)
+        deadline = time.monotonic() + STREAM_DEADLINE_FACTOR * self.config.timeout_s
+
+        def chunks() -> Iterator[str]:
+            # The client's timeout bounds each read; a model that trickles tokens is bounded here.
+            for chunk in self._chat(SUGGEST_MAX_TOKENS, streaming=True).stream(messages):
+                yield _message_text(chunk.content)
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the model's stream ran past its deadline")
+
+        yield from grounded_stream(chunks(), grounding)
 
 
 def stream_suggestion_text(config: Any, *, items: Sequence[HistoryItem], insights: CardInsights, message: str,
@@ -286,48 +314,105 @@ def grounded_stream(chunks: Iterator[str], grounding: Grounding) -> Iterator[str
 def _sentence_ok(sentence: str, grounding: Grounding) -> bool:
     if sentence.strip() == REPLY_SEPARATOR:
         return True
-    bad = [i.text for i in grounding.unknown_identifiers(sentence)] + grounding.unsupported_commitments(sentence)
+    bad = sentence_problems(sentence, grounding, check_commitments=True)
     if bad:
         log.info("llm stream: left out a sentence with ungrounded %s", bad)
     return not bad
 
 
 def reply_grounding(items: Sequence[HistoryItem], message: str, snippets: Sequence[Snippet],
-                    customer_name: str | None) -> Grounding:
+                    customer_name: str | None, insights: CardInsights | None = None) -> Grounding:
     """Replies may use identifiers from the history, the latest message and the reference snippets; they may only
-    commit to what an agent (outbound message or internal note) or a snippet already committed to."""
+    commit to what an agent (outbound message or internal note) or a snippet already committed to; they never
+    repeat a superseded value nor paste internal guidance (internal articles and agent notes)."""
     texts = [*_history_texts(items), message, customer_name or "", *(s.text for s in snippets)]
     agent_texts = [i.text for i in items if i.direction != "inbound" and i.author_role in ("agent", "system")]
-    return Grounding(texts, [*agent_texts, *(s.text for s in snippets)])
+    internal = [*(s.text for s in snippets if s.audience == "internal"),
+                *(i.text for i in items if i.direction == "internal")]
+    public = [*(s.text for s in snippets if s.audience == "public"),
+              *(i.text for i in items if i.direction == "outbound")]
+    return Grounding(texts, [*agent_texts, *(s.text for s in snippets)],
+                     superseded=_superseded(insights) if insights else (), internal=internal, public=public)
+
+
+def _superseded(insights: CardInsights) -> list[str]:
+    """Superseded values, but never one that is also a current fact (then it was confirmed again)."""
+    current = {compact(f.value) for f in insights.facts}
+    return [v for v in insights.superseded if compact(v) not in current]
 
 
 def _history_texts(items: Sequence[HistoryItem]) -> list[str]:
     return [part for i in items for part in (i.text, i.subject or "", i.author_name or "")]
 
 
-def _select_items(items: Sequence[HistoryItem], relevant_ids: Sequence[str], limit: int) -> list[HistoryItem]:
-    """The newest interactions plus the ones retrieval found relevant, shown oldest first."""
-    ordered = sorted(items, key=lambda i: i.occurred_at)
-    if len(ordered) <= limit:
-        return ordered
-    relevant = set(relevant_ids)
-    keep = {i.interaction_id for i in ordered if i.interaction_id in relevant}
-    for item in reversed(ordered):
-        if len(keep) >= limit:
+def _refs(items: Sequence[HistoryItem]) -> dict[str, HistoryItem]:
+    """Every interaction gets a ref, oldest first (refs are short; texts are only shown for the latest turns)."""
+    return {f"I{n}": item for n, item in enumerate(sorted(items, key=lambda i: i.occurred_at), 1)}
+
+
+def _speaker(item: HistoryItem) -> str:
+    return "internal note" if item.direction == "internal" else item.author_role
+
+
+def _state_vars(insights: CardInsights, refs: dict[str, HistoryItem]) -> dict[str, Any]:
+    by_id = {item.interaction_id: ref for ref, item in refs.items()}
+    return {
+        "summary": _limit_words(insights.summary, STATE_SUMMARY_WORDS),
+        "facts": [{"kind": f.kind, "value": f.value, "ref": by_id.get(f.interaction_id, f.channel),
+                   "speaker": f.speaker} for f in insights.facts[:STATE_FACTS]],
+        "open_items": [{"kind": o.kind, "text": _truncate(o.text, STATE_ITEM_CHARS), "due": o.due,
+                        "overdue": o.overdue, "ref": by_id.get(o.interaction_id, o.channel)}
+                       for o in insights.open_items],
+        "closed_items": [{"kind": o.kind, "status": o.status, "text": _truncate(o.text, STATE_ITEM_CHARS)}
+                         for o in insights.closed_items[-STATE_CLOSED:]],
+        "superseded": _superseded(insights),
+    }
+
+
+def _turn_vars(refs: dict[str, HistoryItem], *, skip_text: str | None = None) -> dict[str, Any]:
+    """The latest interactions, each cut to its end (the latest turns of a long call or thread). The message
+    being answered is shown on its own, so it is not repeated as a turn."""
+    shown = list(refs.items())
+    if skip_text is not None and shown and shown[-1][1].text.strip() == skip_text.strip():
+        shown = shown[:-1]
+    latest = shown[-TURNS:]
+    return {"omitted": len(refs) - len(latest),
+            "turns": [{"ref": ref, "channel": i.channel, "speaker": _speaker(i), "occurred_at": _day(i.occurred_at),
+                       "text": _tail(i.text, TURN_CHARS)} for ref, i in latest]}
+
+
+def _snippet_kind(snippet: Snippet) -> str:
+    if snippet.source_type == "past_reply":
+        return "past_reply"
+    return "guidance" if snippet.audience == "internal" else "knowledge"
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of a text, from a line or sentence start: where the latest turns are."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    starts = [m.end() for m in re.finditer(r"\n|[.!?]\s+", cut[: limit // 2])]
+    return "… " + (cut[starts[0]:] if starts else cut).strip()
+
+
+def _truncate_sentences(text: str, limit: int) -> str:
+    """Whole sentences up to `limit` characters (a quotable passage is never cut mid-sentence)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for sentence in split_sentences(text):
+        if len(kept) + len(sentence) > limit:
             break
-        keep.add(item.interaction_id)
-    return [i for i in ordered if i.interaction_id in keep][-limit:]
-
-
-def _interaction_vars(refs: dict[str, HistoryItem]) -> list[dict[str, Any]]:
-    return [{"ref": ref, "channel": i.channel, "direction": i.direction, "author_role": i.author_role,
-             "author_name": i.author_name, "subject": i.subject, "occurred_at": _iso(i.occurred_at),
-             "text": _truncate(i.text, ITEM_MAX_CHARS)} for ref, i in refs.items()]
+        kept += sentence
+    return kept.strip() or _truncate(text, limit)
 
 
 def _ground_card(card: _LLMCard, items: Sequence[HistoryItem], refs: dict[str, HistoryItem], now: datetime,
                  offline: CardInsights) -> tuple[CardInsights, int]:
-    grounding = Grounding(_history_texts(items))
+    grounding = Grounding(_history_texts(items), superseded=_superseded(offline))
     per_item = {i.interaction_id: compact(f"{i.subject or ''}\n{i.text}") for i in items}
     offline_by_value = {compact(f.value): f for f in offline.facts}
     dropped = 0
@@ -399,6 +484,7 @@ def _ground_card(card: _LLMCard, items: Sequence[HistoryItem], refs: dict[str, H
         open_items = list(offline.open_items)
 
     insights = CardInsights(summary=summary_text, facts=facts, open_items=open_items,
+                            closed_items=offline.closed_items, superseded=offline.superseded,
                             language=_language(card.language) or offline.language,
                             sentiment=card.sentiment or offline.sentiment)
     return insights, dropped

@@ -1,7 +1,7 @@
 """Shapes every engine produces and consumes: the context card and reply suggestions (DESIGN §3, §6).
 
 The offline and LLM engines both fill these models, so the API, the CLI and the sidebar never care
-which engine ran. `HistoryItem` is the engine's read-only view of one stored interaction.
+which engine ran. `TimelineItem` (alias `HistoryItem`) is one stored interaction.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ Direction = Literal["inbound", "outbound", "internal"]
 AuthorRole = Literal["customer", "agent", "bot", "system"]
 
 
-class HistoryItem(BaseModel):
-    """One interaction of the customer, as the engines see it (never another customer's)."""
+class TimelineItem(BaseModel):
+    """One interaction of the customer: what the engines read (never another customer's), and the item of the
+    card's timeline and of the timeline API (one type for all three)."""
 
     interaction_id: str
     source: str
@@ -29,6 +30,9 @@ class HistoryItem(BaseModel):
     subject: str | None = None
     text: str
     occurred_at: datetime
+
+
+HistoryItem = TimelineItem  # the engines' name for it
 
 
 class Fact(BaseModel):

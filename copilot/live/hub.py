@@ -5,6 +5,11 @@ thread across workers); we hop onto the event loop at once and do the database a
 our own thread pool, so neither the bus nor the loop ever waits on it. Per event and customer the
 card and suggestions are computed once, whoever watches; a burst for one customer is coalesced
 (the next computation sees every message that arrived meanwhile).
+
+With the LLM engine the card and suggestions pushed first are the offline engine's (`pending` says the model's
+follow); when a model job ends, its version is pushed to this worker's watchers of that customer: `card` or
+`suggestions` with `engine: "llm:<model>"` and `replaces: "offline"`, or `model_fallback` when the model failed
+and the offline version stays. A version for a history that has moved on is not pushed (a newer job follows).
 """
 from __future__ import annotations
 
@@ -22,8 +27,10 @@ from fastapi import WebSocket
 from fastapi.encoders import jsonable_encoder
 
 from copilot.auth.service import Principal
+from copilot.context.schemas import ContextCard
 from copilot.context.service import build_card, timeline_entry, to_history_item
 from copilot.customers.service import get_customer
+from copilot.engine.selector import MODEL_JOBS, JobDone, history_state
 from copilot.exceptions import NotFound
 from copilot.interactions.models import Interaction
 from copilot.services import Services
@@ -94,18 +101,26 @@ class LiveHub:
         self.pending: dict[Key, Pending] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe_jobs: Callable[[], None] | None = None
+        # The newest interaction of the history each model version pushed last was for (per customer and task):
+        # an offline version of that same history computed meanwhile must not be pushed after it.
+        self.model_pushed: dict[tuple[Key, str], str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> LiveHub:
         self.loop = asyncio.get_running_loop()
         self._unsubscribe = self.services.bus.subscribe(self._on_event)
+        self._unsubscribe_jobs = MODEL_JOBS.subscribe(self._on_model_done)
         return self
 
     def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unsubscribe_jobs is not None:
+            self._unsubscribe_jobs()
+            self._unsubscribe_jobs = None
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.fast_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -127,6 +142,8 @@ class LiveHub:
             found.discard(conn)
             if not found:
                 del self.watchers[key]
+                self.model_pushed.pop((key, "card"), None)
+                self.model_pushed.pop((key, "suggestions"), None)
 
     def drop(self, conn: Connection) -> None:
         for customer_id in list(conn.watching):
@@ -190,7 +207,9 @@ class LiveHub:
         except Exception:
             log.exception("live: card for %s failed", customer_id)
             return
-        self.broadcast(key, {"type": "card", "customer_id": customer_id, "card": card})
+        newest = card.timeline[0].interaction_id if card.timeline else ""
+        if not (card.pending and self.model_pushed.get((key, "card")) == newest):  # else the model's is out already
+            self.broadcast(key, {"type": "card", "customer_id": customer_id, "card": card})
         if not with_suggestions:
             return
         names = sorted({c.principal.name for c in self.watchers.get(key, ())})
@@ -200,8 +219,50 @@ class LiveHub:
         except Exception:
             log.exception("live: suggestions for %s failed", customer_id)
             return
-        if suggestions is not None:
+        if suggestions is not None and not (suggestions["engine"] == "offline"
+                                            and self.model_pushed.get((key, "suggestions")) == newest):
             self.broadcast(key, {"type": "suggestions", "customer_id": customer_id, **suggestions})
+
+    # -- the model's versions -------------------------------------------------------------------
+
+    def _on_model_done(self, done: JobDone) -> None:
+        """Model job listener, on the job's thread: only hand over to the loop."""
+        if not done.items or self.loop is None or self.loop.is_closed() or not self.watchers:
+            return
+        with contextlib.suppress(RuntimeError):  # loop shutting down
+            self.loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._push_model_version(done)))
+
+    async def _push_model_version(self, done: JobDone) -> None:
+        try:
+            owner = await self.run(self.owner_of, interaction_id=done.items[-1].interaction_id, fast=True)
+        except Exception:
+            log.exception("live: cannot find whose history a model job read")
+            return
+        if owner is None or owner not in self.watchers:
+            return  # another app's job (the pool is per process), or nobody here watches
+        tenant_id, customer_id = owner
+        engine = done.result.engine
+        if not engine.startswith("llm:"):
+            self.broadcast(owner, {"type": "model_fallback", "customer_id": customer_id, "task": done.task,
+                                   "engine": engine})
+            return
+        try:
+            if done.task == "card":
+                card = await self.run(self.compute_card, tenant_id=tenant_id, customer_id=customer_id)
+                if card.engine != engine:
+                    return  # the history moved on: its own job follows
+                self.model_pushed[(owner, "card")] = done.items[-1].interaction_id
+                self.broadcast(owner, {"type": "card", "customer_id": customer_id, "card": card, "engine": engine,
+                                       "replaces": "offline"})
+            else:
+                suggestions = await self.run(self.record_model_suggestions, tenant_id=tenant_id,
+                                             customer_id=customer_id, done=done)
+                if suggestions is not None:
+                    self.model_pushed[(owner, "suggestions")] = done.items[-1].interaction_id
+                    self.broadcast(owner, {"type": "suggestions", "customer_id": customer_id, **suggestions,
+                                           "replaces": "offline"})
+        except Exception:
+            log.exception("live: pushing the model's %s for %s failed", done.task, customer_id)
 
     def broadcast(self, key: Key, message: dict[str, Any]) -> None:
         payload = jsonable_encoder(message)
@@ -215,12 +276,39 @@ class LiveHub:
             row = session.get(Interaction, interaction_id)
             if row is None or row.tenant_id != tenant_id:
                 return None
-            entry = timeline_entry(to_history_item(row))
-            entry["thread_id"] = row.thread_id
+            entry = timeline_entry(to_history_item(row)).model_dump()
             entry["created_at"] = row.created_at
             return entry
 
-    def compute_card(self, *, tenant_id: str, customer_id: str) -> dict[str, Any]:
+    def owner_of(self, *, interaction_id: str) -> Key | None:
+        with self.services.db.session() as session:
+            row = session.get(Interaction, interaction_id)
+            return None if row is None else (row.tenant_id, row.customer_id)
+
+    def record_model_suggestions(self, *, tenant_id: str, customer_id: str, done: JobDone) -> dict[str, Any] | None:
+        """Record the model's replies as shown (they are pushed now), unless the history moved on."""
+        from copilot.interactions.timeline import history
+        from copilot.suggestions.service import record_suggestions
+
+        with self.services.db.session() as session:
+            customer = get_customer(session, tenant_id=tenant_id, customer_id=customer_id)
+            items = [to_history_item(r) for r in history(session, tenant_id=tenant_id, customer_id=customer.id)]
+            if history_state(items) != history_state(done.items):
+                return None
+            names = sorted({c.principal.name for c in self.watchers.get((tenant_id, customer_id), ())})
+            message, channel = str(done.context.get("message", "")), str(done.context.get("channel", ""))
+            rows = record_suggestions(session, tenant_id=tenant_id, customer=customer, items=items, message=message,
+                                      channel=channel, engine=done.result.engine,
+                                      prompt_version=done.result.prompt_version, replies=done.result.output,
+                                      requested_by=names[0] if len(names) == 1 else "live")
+            answers = rows[0].answers_interaction_id if rows else None
+            return {"engine": done.result.engine, "message": message, "channel": channel,
+                    "answers_interaction_id": answers,
+                    "suggestions": [{"id": r.id, "text": r.text, "sources": r.sources, "engine": r.engine,
+                                     "stale": False, "answers_interaction_id": r.answers_interaction_id}
+                                    for r in rows]}
+
+    def compute_card(self, *, tenant_id: str, customer_id: str) -> ContextCard:
         with self.services.db.session() as session:
             customer = get_customer(session, tenant_id=tenant_id, customer_id=customer_id)
             return build_card(self.services, session, tenant_id=tenant_id, customer=customer)

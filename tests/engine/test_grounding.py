@@ -7,7 +7,7 @@ from copilot.engine.grounding import Grounding, clean_text, compact, extract_ide
 
 HISTORY = [
     "Hi, my order #A-10293 never arrived. I already restarted the app and checked the tracking page.",
-    "You can reach me at Dana.Whitfield@Example.com or +1 (415) 555-0134.",
+    "You can reach me at Mira.Okonkwo@Example.com or +1 (503) 555-0149.",
     "Agent: we issued RMA 55K-2231 for the router SM-G991B; tracking 1Z 999 AA1 0123 4567 84. Paid $45.00.",
     "Booking ref QX7-PL2 was charged EUR 1,200.",
 ]
@@ -27,9 +27,9 @@ def test_compact_ignores_case_spaces_and_dashes() -> None:
 
 
 def test_extracts_emails_phones_amounts_and_ids() -> None:
-    found = kinds("Order A-10293, mail dana@example.com, call (415) 555-0134, refund $45.00, device SM-G991B")
-    assert ("email", "dana@example.com") in found
-    assert ("phone", "(415) 555-0134") in found
+    found = kinds("Order A-10293, mail mira@example.com, call (503) 555-0149, refund $45.00, device SM-G991B")
+    assert ("email", "mira@example.com") in found
+    assert ("phone", "(503) 555-0149") in found
     assert ("amount", "$45.00") in found
     assert ("id", "A-10293") in found
     assert ("id", "SM-G991B") in found
@@ -53,7 +53,7 @@ def test_unknown_or_partial_order_number(grounding: Grounding, written: str) -> 
     assert [i.text for i in grounding.unknown_identifiers(f"Your order {written} is on its way")] == [written]
 
 
-@pytest.mark.parametrize("phone", ["415-555-0134", "(415) 555 0134", "+14155550134", "4155550134", "415.555.0134"])
+@pytest.mark.parametrize("phone", ["503-555-0149", "(503) 555 0149", "+15035550149", "5035550149", "503.555.0149"])
 def test_phone_in_any_format(grounding: Grounding, phone: str) -> None:
     assert grounding.unknown_identifiers(f"We will call {phone}") == []
 
@@ -63,7 +63,7 @@ def test_unknown_phone(grounding: Grounding) -> None:
 
 
 def test_email_is_case_insensitive_and_unknown_email_flagged(grounding: Grounding) -> None:
-    assert grounding.unknown_identifiers("Sent to dana.whitfield@example.com") == []
+    assert grounding.unknown_identifiers("Sent to mira.okonkwo@example.com") == []
     assert [i.kind for i in grounding.unknown_identifiers("Sent to dana@example.org")] == ["email"]
 
 
@@ -87,8 +87,8 @@ def test_fact_values(grounding: Grounding) -> None:
 
 
 def test_clean_text_removes_only_sentences_with_unknown_identifiers(grounding: Grounding) -> None:
-    cleaned = clean_text("Order A-10293 is late. Order A-55555 shipped! We will call 415-555-0134.", grounding)
-    assert cleaned.text == "Order A-10293 is late. We will call 415-555-0134."
+    cleaned = clean_text("Order A-10293 is late. Order A-55555 shipped! We will call 503-555-0149.", grounding)
+    assert cleaned.text == "Order A-10293 is late. We will call 503-555-0149."
     assert cleaned.dropped == 1
     assert cleaned.removed == ["A-55555"]
 
@@ -118,10 +118,10 @@ def test_reformatted_dates_in_fact_values_are_not_inventions(grounding: Groundin
 
 
 def test_numbers_next_to_other_numbers_in_the_history() -> None:
-    g = Grounding(["her reference is HV-20260316-07, 7 to 10 business days", "order 10293 2 units",
-                   "tracking (USPS 9400 1118 9922 3344 5566 77). Call (614) 555-0178."])
-    assert g.unknown_identifiers("Reference HV-20260316-07 and order 10293.") == []
-    assert g.unknown_identifiers("Tracking 9400 1118 9922 3344 5566 77 or 9400111899223344556677.") == []
-    assert g.unknown_identifiers("Call 555-0178 or 614-555-0178.") == []
-    assert len(g.unknown_identifiers("Tracking 9400 1118 9922 3344 5566 78.")) == 1
-    assert len(g.unknown_identifiers("Reference HV-20260316-08.")) == 1
+    g = Grounding(["her reference is KT-20310411-05, 3 to 6 working days", "order 10293 2 units",
+                   "tracking (9261 2903 4417 8065 1130 42). Call (712) 555-0271."])
+    assert g.unknown_identifiers("Reference KT-20310411-05 and order 10293.") == []
+    assert g.unknown_identifiers("Tracking 9261 2903 4417 8065 1130 42 or 9261290344178065113042.") == []
+    assert g.unknown_identifiers("Call 555-0271 or 712-555-0271.") == []
+    assert len(g.unknown_identifiers("Tracking 9261 2903 4417 8065 1130 43.")) == 1
+    assert len(g.unknown_identifiers("Reference KT-20310411-06.")) == 1
