@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from copilot.audit.service import record_read
 from copilot.context.schemas import ContextCard
 from copilot.context.service import build_card
 from copilot.customers.service import get_customer
@@ -16,4 +17,6 @@ def read_context(customer_id: str, principal: AgentDep, session: SessionDep, ser
     """The card at once: with the LLM engine, the offline card with `pending` set; the model's version follows
     over the WebSocket (event `card`, `replaces: "offline"`) and on the next read."""
     customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
-    return build_card(services, session, tenant_id=principal.tenant_id, customer=customer)
+    card = build_card(services, session, tenant_id=principal.tenant_id, customer=customer)
+    record_read(session, principal, customer.id, what="context")
+    return card

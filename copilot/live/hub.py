@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import WebSocket
 from fastapi.encoders import jsonable_encoder
 
+from copilot.auth.revocation import KeyWatcher
 from copilot.auth.service import Principal
 from copilot.context.schemas import ContextCard
 from copilot.context.service import build_card, timeline_entry, to_history_item
@@ -112,9 +113,12 @@ class LiveHub:
         self.loop = asyncio.get_running_loop()
         self._unsubscribe = self.services.bus.subscribe(self._on_event)
         self._unsubscribe_jobs = MODEL_JOBS.subscribe(self._on_model_done)
+        self.key_watcher = KeyWatcher(self.services.db).start()  # closes sockets of revoked or expired keys
         return self
 
     def stop(self) -> None:
+        if getattr(self, "key_watcher", None) is not None:
+            self.key_watcher.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

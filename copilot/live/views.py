@@ -18,7 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from copilot.auth.service import Principal, role_allows
 from copilot.deps import principal_from_key
-from copilot.exceptions import AppError, Unauthorized
+from copilot.exceptions import AppError, TooManyRequests, Unauthorized
 from copilot.live.hub import Connection, LiveHub
 
 router = APIRouter(tags=["live"])
@@ -26,6 +26,7 @@ AUTH_TIMEOUT_S = 10.0
 MAX_WATCHED = 50
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_RATE_LIMITED = 4429
 
 
 async def authenticate(websocket: WebSocket, hub: LiveHub) -> Principal | None:
@@ -40,9 +41,13 @@ async def authenticate(websocket: WebSocket, hub: LiveHub) -> Principal | None:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="send {\"type\": \"auth\", \"key\"} first")
         return None
     try:
-        principal = await hub.run(principal_from_key, hub.services, key.strip(), fast=True)
+        principal = await hub.run(principal_from_key, hub.services, key.strip(), fast=True,
+                                  client_ip=websocket.client.host if websocket.client else None)
     except Unauthorized:
-        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="unknown or revoked API key")
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="unknown, revoked or expired API key")
+        return None
+    except TooManyRequests as err:
+        await websocket.close(code=CLOSE_RATE_LIMITED, reason=err.message)
         return None
     if principal.tenant_id is None or not role_allows(principal.role, frozenset({"agent"})):
         await websocket.close(code=CLOSE_FORBIDDEN, reason=f"a {principal.role} key cannot watch customers")
@@ -89,6 +94,13 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     conn = Connection(websocket=websocket, principal=principal)
     writer = asyncio.ensure_future(conn.writer())
+
+    async def key_gone() -> None:
+        conn.closed = True
+        with contextlib.suppress(Exception):
+            await websocket.close(code=CLOSE_UNAUTHORIZED, reason="API key revoked or expired")
+
+    forget_key = hub.key_watcher.register(principal.key_id, key_gone)
     conn.offer({"type": "ready", "tenant": principal.tenant_id, "role": principal.role, "name": principal.name,
                 "worker": os.getpid()})
     try:
@@ -103,6 +115,7 @@ async def live_socket(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):  # RuntimeError: we closed it (slow client) while reading
         pass
     finally:
+        forget_key()
         hub.drop(conn)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -4,14 +4,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from copilot.engine.schemas import Channel
+from copilot.interactions.redact import normalise_text, redact_text
 
 
 class SuggestionRequest(BaseModel):
     message: str = Field(min_length=1, max_length=100_000, description="the latest customer message")
     channel: Channel
+
+    @field_validator("message")
+    @classmethod
+    def without_secrets(cls, value: str) -> str:
+        # The message is stored with the suggestions and may be quoted back: it passes the ingest redact stage.
+        return redact_text(normalise_text(value))
 
 
 class SuggestionPublic(BaseModel):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from copilot.audit.service import record_read
 from copilot.customers.service import get_customer
 from copilot.deps import AgentDep, ServicesDep, SessionDep
 from copilot.suggestions.models import Suggestion
@@ -29,6 +30,7 @@ def create_suggestions(customer_id: str, body: SuggestionRequest, principal: Age
     customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
     out = suggest_with_guidance(services, session, principal=principal, customer=customer, message=body.message,
                                 channel=body.channel)
+    record_read(session, principal, customer.id, what="suggestions")
     engine = out.engine
     # The LLM engine answers "offline" only while its own version is still being computed.
     llm = services.settings.engine == "llm" and engine == "offline"
@@ -49,6 +51,7 @@ def stream_suggestion_events(customer_id: str, body: SuggestionRequest, principa
     """Server-sent events: `{"text"}` while the engine writes, then `event: suggestions` with the recorded
     suggestions (as `POST .../suggestions` answers), then `event: done`."""
     customer = get_customer(session, tenant_id=principal.tenant_id, customer_id=customer_id)
+    record_read(session, principal, customer.id, what="suggestions")
     events = stream_suggestions(services, session, principal=principal, customer=customer, message=body.message,
                                 channel=body.channel)
 

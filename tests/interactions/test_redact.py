@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from copilot.database.core import Database
 from copilot.interactions.models import Interaction
@@ -163,3 +163,15 @@ def test_ingest_stores_and_shows_only_the_redacted_text(api: Api, settings) -> N
     for secret in ("4111 1111", "123-45-6789", "Pa55word", "5521", "cvv 123"):
         assert secret not in shown and secret not in at_rest
     assert "QX-4471" in shown and "[card ••1111]" in at_rest
+
+
+def test_the_message_asked_about_is_redacted_before_it_is_stored(api: Api, settings) -> None:  # noqa: ANN001
+    api.ingest("redact-shop", [make_record(customer={"email": "noor@example.org"}, text="Where is order QX-7712?")])
+    found = api.resolve("redact-shop", "email:noor@example.org")
+    resp = api.client.post(f"/v1/customers/{found['customer_id']}/suggestions",
+                           headers=api.auth("redact-shop", "agent"),
+                           json={"message": "my card is 4111 1111 1111 1111, order QX-7712", "channel": "chat"})
+    assert resp.status_code == 200 and "4111 1111" not in resp.text
+    with Database(settings.sqlalchemy_url).session() as session:
+        stored = session.execute(text("SELECT message FROM suggestions")).scalars().all()
+    assert stored and all("4111 1111" not in m and "[card ••1111]" in m for m in stored)
