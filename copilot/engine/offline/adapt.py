@@ -67,7 +67,7 @@ def has_digits(token: str) -> bool:
 
 
 def is_identifying_number(token: str) -> bool:
-    """Letters with digits ("A-10293", "SB8200") or a long number; quantities and times ("3", "24h") are not."""
+    """Letters with digits ("A-10293", "QX7110") or a long number; quantities and times ("3", "24h") are not."""
     bare = token.strip(STRIP)
     digits = sum(ch.isdigit() for ch in bare)
     if not digits:
@@ -219,7 +219,7 @@ def _adapt_sentence(sentence: str, *, owners: set[str], first: str | None, greet
         if is_identifying_number(bare) and not ours(bare):
             value = fill(_kind_before(words, index))
             if value is None:
-                return None  # "ticket MT-88240": without the id the sentence says nothing true
+                return None  # "ticket KV-30517": without the id the sentence says nothing true
             out.append(lead + value + trail)
             changed = True
             continue

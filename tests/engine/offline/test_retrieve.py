@@ -102,7 +102,7 @@ def test_corpus_follows_a_customer_reloaded_and_knows_the_companys_words() -> No
 
 def test_another_customers_name_handle_ids_and_sign_off_go_and_this_customers_values_come_in() -> None:
     reply = ("@ilse_k Hi Ilse, sorry about the sparks! Your order ZT-44810 is flagged for a swap. "
-             "I've opened ticket MT-88240 for it. A courier brings the new kettle. Write to ilse@mail.example. ^KB")
+             "I've opened ticket KV-30517 for it. A courier brings the new kettle. Write to ilse@mail.example. ^KB")
     facts = [Fact(kind="order_id", value="QP-20931", interaction_id="i1", channel="email", occurred_at=T0)]
     text = adapt_reply(reply, owner_names=["Ilse Kovacs", "ilse_k"], is_shared=never_shared, facts=facts,
                        customer_name="Bram Oduya")
