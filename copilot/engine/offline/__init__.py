@@ -1,14 +1,16 @@
 """The offline engine (DESIGN §3): deterministic, grounded, no network.
 
-`analyse` turns one customer's history into facts, open items, a summary, language and sentiment;
-`suggest` writes 1-3 replies from templates filled with those facts and from knowledge snippets.
-Everything it says comes from the customer's own interactions or the snippets it was given.
+A pipeline of typed stages, one module each: `segment` (speaker turns) -> `extract` (one extractor per
+`kinds.FactKind`) -> `state` (corrections, promises, requests) -> `summarise`, wired by `analyse` into the
+card's insights; and `retrieve` (past replies by BM25 and MiniLM, reranked by agreement) -> `adapt` ->
+`suggest`/`compose` (grounded replies). Everything it says comes from the customer's own interactions, the
+tenant's past replies or its public articles.
 """
 from __future__ import annotations
 
 from copilot.engine.offline.analyse import analyse
 from copilot.engine.offline.suggest import suggest
 
-VERSION = "offline-1"
+VERSION = "offline-2"
 
 __all__ = ["VERSION", "analyse", "suggest"]
