@@ -13,9 +13,18 @@ from tests.conftest import make_record
 @pytest.fixture
 def shown(api) -> dict:  # noqa: ANN001
     """Two customers, suggestions for each, and feedback of every kind."""
-    api.ingest("acme", [make_record(text="My order A-10293 never arrived.", occurred_at="2026-11-02T14:03:00Z"),
-                        make_record(customer={"name": "Omar", "phone": "(415) 555-0199"}, channel="sms",
-                                    text="Booking B-55555 charged twice", occurred_at="2026-11-03T10:00:00Z")])
+    # Earlier customers' questions with the agents' answers: the past replies the suggestions draw on.
+    earlier = [make_record(customer={"email": f"earlier{n}@example.org"}, thread_id=f"t-{n}", direction=direction,
+                           text=text, occurred_at=f"2026-10-0{n + 1}T{hour}:00:00Z")
+               for n, question in enumerate(["Any news on my order? It never arrived.",
+                                             "My order never arrived, any news?"])
+               for direction, text, hour in (("inbound", question, "09"),
+                                             ("outbound", "Sorry about the wait! The carrier is tracing the parcel "
+                                                          "and we will update you within 24 hours.", "10"))]
+    api.ingest("acme", earlier + [
+        make_record(text="My order A-10293 never arrived.", occurred_at="2026-11-02T14:03:00Z"),
+        make_record(customer={"name": "Omar", "phone": "(415) 555-0199"}, channel="sms",
+                    text="Booking B-55555 charged twice", occurred_at="2026-11-03T10:00:00Z")])
     dana = api.resolve("acme", "email:dana@example.com")["customer_id"]
     omar = api.resolve("acme", "phone:+14155550199")["customer_id"]
     ids = {}
