@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -50,12 +51,22 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory, model: FakeOpenAI) -> I
 
 def test_sidebar_streams_model_replies_and_records_them(llm_server, browser, model) -> None:  # noqa: ANN001
     ingest = new_key(llm_server, "acme", "integration")
+    agent = new_key(llm_server, "acme", "agent", "ann")
     records = [make_record(text="My order A-10293 never arrived. I already checked with my neighbours.")]
     assert llm_server.call("POST", "/v1/interactions", {"interactions": records}, key=ingest)[0] == 200
     page = browser.new_context(viewport={"width": 400, "height": 900}).new_page()
     page.goto(f"{llm_server.base}/sidebar?identity=email:dana@example.com")
-    sign_in(page, new_key(llm_server, "acme", "agent", "ann"))
+    sign_in(page, agent)
+    # The agent never waits for the model: the offline card and replies come at once.
     page.wait_for_selector("#suggestions .suggestion[data-suggestion-id]")
+    # Once the model's card is there, the sidebar streams the model's replies as it writes them.
+    _, found = llm_server.call("GET", "/v1/customers/resolve?identity=email:dana@example.com", key=agent)
+    deadline = time.monotonic() + 120
+    while llm_server.call("GET", f"/v1/customers/{found['customer_id']}/context", key=agent)[1]["engine"] \
+            != "llm:fake-model" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    page.reload()
+    page.wait_for_selector("#suggestions .suggestion-text:has-text('I have chased the carrier')")
     texts = page.locator("#suggestions .suggestion[data-suggestion-id] .suggestion-text").all_inner_texts()
     assert texts == ["I have chased the carrier about A-10293 today.", "Thanks for waiting, Dana."]
     assert "llm:fake-model" in page.inner_text("#card-meta")
