@@ -225,6 +225,25 @@ def _adapt_sentence(sentence: str, *, owners: set[str], first: str | None, greet
             continue
         word_match = WORD.fullmatch(bare)
         capitalised = (position > 0 and bare[0].isupper()) or (bare.isupper() and len(bare) > (1 if position else 2))
+        previous = words[index - 1].strip(STRIP).lower() if index else ""
+        if (word_match and capitalised and index <= 2 and previous in greetings and not ours(bare)
+                and (trail[:1] in {",", "!", "."} or index == len(words) - 1)):
+            # "Hi Ysolde," opens the reply by addressing its customer: the name goes (or becomes this customer's),
+            # the greeting and the sentence stay.
+            out.append(lead + first + trail if first else trail)
+            changed = True
+            position += 1
+            continue
+        before = words[index - 1] if index else ""
+        if (word_match and capitalised and before.endswith(",") and not before.strip(STRIP)[:1].isupper()
+                and not ours(bare) and (trail[:1] in {"!", ".", "?"} or index == len(words) - 1)):
+            # "Sorry to hear that, Brannoc!": a name closing a clause addresses its customer; it goes with its comma.
+            if out and out[-1].endswith(","):
+                out[-1] = out[-1][:-1]
+            out.append(trail)
+            changed = True
+            position += 1
+            continue
         if word_match and bare not in PRONOUN_I and capitalised and not ours(bare):
             return None  # a name, a place or a merchant of the other customer's: nothing to put instead
         out.append(raw)

@@ -24,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from copilot.engine.offline.adapt import LINK, adapt_reply, canonical_link, display_link, vocabulary_tokens
+from copilot.engine.offline.adapt import LINK, WORD, adapt_reply, canonical_link, display_link, vocabulary_tokens
 from copilot.engine.offline.bm25 import BM25Index, tokens
 from copilot.engine.schemas import Fact, Snippet
 from copilot.indexing.embeddings import Embedder
@@ -37,6 +37,8 @@ LEXICAL_CANDIDATES = 30
 RERANK_POOL = 30  # candidates whose replies vote for each other (agreement among the top candidates)
 EMBED_ON_THE_FLY = 24  # vectors missing from the index (records waiting to be indexed) embedded per request
 PAST_REPLIES = 5  # snippets returned; the composer keeps what fits
+# An adapted reply shorter than this many words must have kept this share of the original's words.
+SHORT_REPLY_WORDS, KEPT_SHARE = 4, 0.5
 # Relevance of a candidate to the message: the cosine of the two customer messages, and BM25 scaled to 0..1.
 W_QUERY, W_LEXICAL = 0.5, 0.2
 TEMPERATURE = 0.3  # how sharply relevance weighs a candidate's vote in the agreement
@@ -264,6 +266,7 @@ class Candidate:
     lexical: float = 0.0  # BM25, scaled to 0..1 by what the query itself would score
     relevance: float = 0.0  # the two above, weighted
     agreement: float = 0.0  # how much of its wording the other candidates' replies share (0..1)
+    text: str = ""  # the reply adapted to this customer (empty: not adapted, the reply as written counts)
     words: list[str] = field(default_factory=list, repr=False)
 
 
@@ -299,7 +302,7 @@ def rerank(candidates: list[Candidate], limit: int) -> list[Candidate]:
     top = pool[0].relevance
     weight = [math.exp((c.relevance - top) / TEMPERATURE) for c in pool]
     for c in pool:
-        c.words = tokens(c.exchange.reply_text)
+        c.words = tokens(c.text or c.exchange.reply_text)
     n = len(pool)
     overlap = [[0.0] * n for _ in range(n)]
     for i in range(n):
@@ -397,21 +400,27 @@ def retrieve(*, session: Session, store: VectorStore, embedder: Embedder, corpus
         if best is None and c.exchange.asked_ids[-1] in vectors:
             best = cosine(embedding, vectors[c.exchange.asked_ids[-1]])
         c.query_similarity = max(0.0, min(1.0, best or 0.0))
+    # Adapted before the vote: replies agree on what this customer would read, not on the other customers'
+    # names, ids and sign-offs. A reply with nothing left to say still votes but is not offered.
+    owners = _owner_names(session, {c.exchange.customer_id for c in candidates.values()})
+    for c in candidates.values():
+        c.text = adapt_reply(c.exchange.reply_text, owner_names=owners.get(c.exchange.customer_id, []),
+                             is_shared=corpus.is_shared, facts=facts, customer_name=customer_name,
+                             known_text=known_text)
     ranked = rerank(list(candidates.values()), limit * 2)
     links = rank_links(corpus, ranked)
-    chosen = _still_others(session, ranked[:limit * 2], customer_id=customer_id)
-    owners = _owner_names(session, {c.exchange.customer_id for c in chosen})
-    snippets: list[Snippet] = []
-    for c in chosen:
-        text = adapt_reply(c.exchange.reply_text, owner_names=owners.get(c.exchange.customer_id, []),
-                           is_shared=corpus.is_shared, facts=facts, customer_name=customer_name,
-                           known_text=known_text)
-        if len(text) >= 2 and any(ch.isalpha() for ch in text):
-            snippets.append(Snippet(source_type="past_reply", source_id=f"reply:{c.exchange.key}", text=text,
-                                    score=round(c.query_similarity, 4)))
-        if len(snippets) >= limit:
-            break
+    usable = [c for c in ranked if _substantial(c.text, c.exchange.reply_text)]
+    chosen = _still_others(session, usable[:limit * 2], customer_id=customer_id)
+    snippets = [Snippet(source_type="past_reply", source_id=f"reply:{c.exchange.key}", text=c.text,
+                        score=round(c.query_similarity, 4)) for c in chosen[:limit]]
     return Retrieval(past_replies=snippets, links=links)
+
+
+def _substantial(adapted: str, original: str) -> bool:
+    """Something left to say: a reply cut down to its courtesy words ("Kind regards", "Thanks") answers
+    nothing, so it gives its slot to the next one."""
+    kept, was = len(WORD.findall(adapted)), len(WORD.findall(LINK.sub(" ", original)))
+    return kept >= 2 and (kept >= SHORT_REPLY_WORDS or kept >= KEPT_SHARE * was)
 
 
 def _still_others(session: Session, chosen: list[Candidate], *, customer_id: str) -> list[Candidate]:

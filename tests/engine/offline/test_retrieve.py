@@ -10,6 +10,7 @@ from copilot.engine.offline.retrieve import (
     Exchange,
     TenantCorpus,
     _Row,
+    _substantial,
     exchanges_of,
     lcs_f1,
     rank_links,
@@ -120,3 +121,35 @@ def test_a_statement_about_another_customer_is_dropped_and_the_companys_words_st
     text = adapt_reply(reply, owner_names=["Ilse Kovacs"], is_shared=lambda t: t in shared)
     assert text == "Umbra's safety page explains it: https://help.umbra.example/safety"
     assert adapt_reply("We will check. /RK", owner_names=[], is_shared=never_shared) == "We will check."
+
+
+def test_a_name_the_reply_was_addressed_with_goes_even_when_no_record_names_that_customer() -> None:
+    # Social channels often give no name: "Hi Odile," is still the other customer's name, not the sentence's point.
+    opened = adapt_reply("Hi Odile, I am sorry the blender stopped. Can you tell us the model?", owner_names=[],
+                         is_shared=never_shared)
+    assert opened == "Hi, I am sorry the blender stopped. Can you tell us the model?"
+    named = adapt_reply("Hey Odile! Can you tell us the model?", owner_names=[], is_shared=never_shared,
+                        customer_name="Tuomas Berg")
+    assert named == "Hey Tuomas! Can you tell us the model?"
+    closing = adapt_reply("Sorry to hear that, Odile! We will look into it.", owner_names=[],
+                          is_shared=never_shared)
+    assert closing == "Sorry to hear that! We will look into it."
+    # A name inside a statement still takes its sentence with it.
+    assert adapt_reply("Hi Odile, I spoke with Marek today.", owner_names=[], is_shared=never_shared) == ""
+
+
+def test_a_reply_cut_down_to_its_courtesy_words_is_not_offered() -> None:
+    original = "Hi Odile, please DM us the serial of the blender and the shop you bought it from. Kind regards"
+    assert not _substantial("Kind regards", original)
+    assert _substantial("Kind regards", "Kind regards")
+    assert _substantial("Please DM us the serial of the blender.", original)
+    assert not _substantial("Ok", "Ok")
+
+
+def test_replies_vote_with_the_words_this_customer_would_read() -> None:
+    # Raw, two replies agree only on their first customers' names and ids; adapted, they say different things.
+    a = Candidate(exchange("a", "Dear Odile Brannoc, ticket KX-88120 for Odile Brannoc: we replaced it"), 0.6, 0.5)
+    b = Candidate(exchange("b", "Dear Odile Brannoc, ticket KX-88120 for Odile Brannoc: shop is shut"), 0.6, 0.5)
+    a.text, b.text = "We replaced it", "Shop is shut"
+    rerank([a, b], 2)
+    assert a.agreement == 0.0 and b.agreement == 0.0
