@@ -59,6 +59,17 @@ DASHED = re.compile(r"(?<![\w-])(?:[A-Za-z0-9]-){3,}[A-Za-z0-9](?![\w-])")
 
 
 PUNCT = re.compile(r"[.,;…]+")
+PAUSE = re.compile(r"\.\.|…")
+
+
+def _weak_next(tokens: list[str], j: int) -> bool:
+    """The next word is one that is a digit only inside a run ("oh", "o"), or no symbol at all."""
+    while j < len(tokens) and tokens[j].isspace():
+        j += 1
+    if j >= len(tokens):
+        return True
+    low = tokens[j].lower()
+    return low in WEAK_DIGIT_WORDS or low in {"oh", "o"} or _symbol(tokens[j], in_run=True) is None
 
 
 @lru_cache(maxsize=4096)
@@ -84,6 +95,10 @@ def normalise_spelled(text: str) -> str:
             if tok.isspace() or PUNCT.fullmatch(tok):
                 if not tok.isspace() and j + 1 < len(tokens) and not tokens[j + 1].isspace():
                     break  # "149.00", "1,284": a number's own punctuation ends the run
+                if tok.strip() == "." or (PAUSE.search(tok) and _weak_next(tokens, j + 1)):
+                    # "I skipped one. A, C": a full stop ends the run; after a pause ("5, 6... oh no") only a
+                    # strong symbol goes on with it ("seven... one, two, six")
+                    break
                 j += 1
                 continue
             if low in MULTIPLIERS:

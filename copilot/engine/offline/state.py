@@ -101,7 +101,11 @@ class Value:
 
 
 def _transposed_or_close(a: str, b: str) -> tuple[bool, bool]:
-    """(near, transposition): same length, one or two positions differ; a swap of characters is a transposition."""
+    """(near, transposition): same length, one or two positions differ; a swap of characters is a transposition.
+    One character left out or added ("I skipped one") is near too."""
+    if a != b and min(len(a), len(b)) >= 5 and abs(len(a) - len(b)) == 1:
+        short, long_ = sorted((a, b), key=len)
+        return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_))), False
     if a == b or len(a) != len(b) or len(a) < 4:
         return False, False
     diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]

@@ -173,3 +173,22 @@ def test_the_checksum_valid_record_wins_over_a_mistyped_copy() -> None:
                   role="system", days=3)]
     card = analyse(items, now=T0 + timedelta(days=4))
     assert "490154203237581" in card.superseded and "490154203237518" not in card.superseded
+
+
+def test_a_spelled_id_with_a_skipped_character_loses_to_the_read_back() -> None:
+    call = item(1, "Agent: Can I have your membership number?\n"
+                   "Customer: It reads K, L, 4, 0, 7, 2... oh no, I skipped one. K, L, 4, 0, 0, 7, 2.\n"
+                   "Agent: Thank you, KL-40072. I will post the new card by Friday.",
+                channel="voice", name="Ines Varga")
+    card = analyse([call], now=T0 + timedelta(days=1))
+    ids = [f.value for f in card.facts if f.kind in {"account_number", "reference", "ticket_id"}]
+    assert any(v.replace("-", "") == "KL40072" for v in ids)
+    assert not any(v.replace("-", "") in {"KL4072", "KL40720", "1KL40072"} for v in ids)
+    assert "KL4072" in card.superseded
+
+
+def test_a_pause_inside_a_spelled_number_keeps_it_whole() -> None:
+    from copilot.engine.offline.spelled import normalise_spelled
+
+    assert normalise_spelled("it's eight, two, oh, five... three, three, one.") == "it's 8205331."
+    assert normalise_spelled("it's 5, 6... oh no, wait") == "it's 56... oh no, wait"
