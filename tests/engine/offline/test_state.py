@@ -191,4 +191,4 @@ def test_a_pause_inside_a_spelled_number_keeps_it_whole() -> None:
     from copilot.engine.offline.spelled import normalise_spelled
 
     assert normalise_spelled("it's eight, two, oh, five... three, three, one.") == "it's 8205331."
-    assert normalise_spelled("it's 5, 6... oh no, wait") == "it's 56... oh no, wait"
+    assert normalise_spelled("it's seven, two, nine, four... oh no, wait") == "it's 7294... oh no, wait"
