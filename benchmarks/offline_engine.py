@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 EVAL = ROOT.parent / "shared" / "eval"
 
 from copilot.engine import offline  # noqa: E402
-from copilot.engine.schemas import HistoryItem  # noqa: E402
+from copilot.engine.schemas import TimelineItem  # noqa: E402
 
 SUMMARY_WORDS = 120
 MAX_FACTS = 15
@@ -35,10 +35,10 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip().lower()
 
 
-def to_items(records: list[dict]) -> list[HistoryItem]:
+def to_items(records: list[dict]) -> list[TimelineItem]:
     """Canonical interactions -> HistoryItems, deduped like the server and sorted oldest first."""
     seen: set[tuple[str, str]] = set()
-    items: list[HistoryItem] = []
+    items: list[TimelineItem] = []
     for n, rec in enumerate(records):
         key = (rec["source"], rec["external_id"])
         if key in seen:
@@ -46,7 +46,7 @@ def to_items(records: list[dict]) -> list[HistoryItem]:
         seen.add(key)
         direction = rec["direction"]
         role = rec.get("author_role") or {"inbound": "customer", "outbound": "agent", "internal": "agent"}[direction]
-        items.append(HistoryItem(
+        items.append(TimelineItem(
             interaction_id=f"int-{n:04d}", source=rec["source"], external_id=rec["external_id"],
             channel=rec["channel"], direction=direction, author_role=role, author_name=rec.get("author_name"),
             thread_id=rec.get("thread_id"), subject=rec.get("subject"), text=rec["text"],
@@ -55,7 +55,7 @@ def to_items(records: list[dict]) -> list[HistoryItem]:
     return items
 
 
-def rank_relevant(items: list[HistoryItem], message: str) -> list[str]:
+def rank_relevant(items: list[TimelineItem], message: str) -> list[str]:
     """A bag-of-words stand-in for the server's embedding ranking of the customer's own history."""
     words = set(re.findall(r"\w{4,}", message.lower()))
     scored = [(len(words & set(re.findall(r"\w{4,}", i.text.lower()))), i.interaction_id) for i in items]
@@ -112,7 +112,7 @@ def score_scenarios(path: Path, verbose: bool) -> dict:
             "empty": empty, "leaks": leaks, "analyse_p95_ms": 1000 * sorted(timings)[int(0.95 * (len(timings) - 1))]}
 
 
-def tweetsumm_items(dialog: dict) -> list[HistoryItem]:
+def tweetsumm_items(dialog: dict) -> list[TimelineItem]:
     """Same conversion as score_tweetsumm.py's to_interactions."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     handle = "cust" + dialog["conversation_id"][:12]

@@ -11,12 +11,12 @@ from threading import Lock
 
 from sqlalchemy.orm import Session
 
-from copilot.context.schemas import ContextCard, TimelineItem
+from copilot.context.schemas import ContextCard
 from copilot.customers.models import Customer
 from copilot.customers.schemas import CustomerPublic
 from copilot.customers.service import public_view
 from copilot.database.core import utcnow
-from copilot.engine.schemas import CardInsights, HistoryItem
+from copilot.engine.schemas import CardInsights, TimelineItem
 from copilot.engine.selector import (
     MODEL_JOBS,
     EngineConfig,
@@ -75,14 +75,14 @@ def engine_config(services: Services, *, background: bool = True) -> EngineConfi
                         timeout_s=s.llm_timeout_s, background=background)
 
 
-def to_history_item(row: Interaction) -> HistoryItem:
-    return HistoryItem(interaction_id=row.id, source=row.source, external_id=row.external_id,
+def to_history_item(row: Interaction) -> TimelineItem:
+    return TimelineItem(interaction_id=row.id, source=row.source, external_id=row.external_id,
                        channel=row.channel, direction=row.direction, author_role=row.author_role,
                        author_name=row.author_name, thread_id=row.thread_id, subject=row.subject, text=row.text,
                        occurred_at=row.occurred_at)
 
 
-def latest_customer_message(items: Sequence[HistoryItem]) -> HistoryItem | None:
+def latest_customer_message(items: Sequence[TimelineItem]) -> TimelineItem | None:
     return next((i for i in reversed(items) if i.author_role == "customer"), None)
 
 
@@ -92,7 +92,7 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def relevant_ids(services: Services, *, tenant_id: str, items: Sequence[HistoryItem]) -> list[str]:
+def relevant_ids(services: Services, *, tenant_id: str, items: Sequence[TimelineItem]) -> list[str]:
     """The customer's interactions ranked by meaning against the latest customer message.
 
     Vectors are fetched by id (a customer has tens to hundreds), never by a filtered vector search,
@@ -118,7 +118,7 @@ def _insights(result: EngineResult[CardInsights]) -> Insights:
                     dropped_identifiers=result.dropped_identifiers, pending=result.pending)
 
 
-def customer_insights(services: Services, *, tenant_id: str, items: list[HistoryItem], now: datetime,
+def customer_insights(services: Services, *, tenant_id: str, items: list[TimelineItem], now: datetime,
                       background: bool = True) -> Insights:
     config = engine_config(services, background=background)
     key = (tenant_id, config.engine, *history_state(items), now.date().isoformat())
@@ -139,7 +139,7 @@ def customer_insights(services: Services, *, tenant_id: str, items: list[History
     return value
 
 
-def timeline_entry(item: HistoryItem) -> TimelineItem:
+def timeline_entry(item: TimelineItem) -> TimelineItem:
     """The card's and the live push's timeline item: the interaction, its text capped for the sidebar."""
     if len(item.text) <= TIMELINE_TEXT_CHARS:
         return item

@@ -27,7 +27,7 @@ from copilot.engine.grounding import (
     split_sentences,
 )
 from copilot.engine.prompts import PromptRenderer
-from copilot.engine.schemas import CardInsights, Fact, HistoryItem, OpenItem, Snippet, SuggestedReply
+from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, SuggestedReply, TimelineItem
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,8 @@ class LLMEngine:
         return text
 
     # -- card ---------------------------------------------------------------------------------------------
-    def card_messages(self, *, items: Sequence[HistoryItem], now: datetime,
-                      offline: CardInsights) -> tuple[list[Any], dict[str, HistoryItem]]:
+    def card_messages(self, *, items: Sequence[TimelineItem], now: datetime,
+                      offline: CardInsights) -> tuple[list[Any], dict[str, TimelineItem]]:
         refs = _refs(items)
         variables = {
             "now": _day(now), "total": len(refs), "max_facts": MAX_FACTS, "max_summary_words": MAX_SUMMARY_WORDS,
@@ -185,16 +185,16 @@ class LLMEngine:
         }
         return self._messages("card", variables), refs
 
-    def insights(self, *, items: Sequence[HistoryItem], now: datetime, relevant_ids: Sequence[str],
+    def insights(self, *, items: Sequence[TimelineItem], now: datetime, relevant_ids: Sequence[str],
                  offline: CardInsights) -> tuple[CardInsights, int, str]:
         messages, refs = self.card_messages(items=items, now=now, offline=offline)
         card = parse_json_output(self._complete(messages, CARD_MAX_TOKENS), _LLMCard)
         return _ground_card(card, items, refs, now, offline) + (self.prompts.version,)
 
     # -- suggestions --------------------------------------------------------------------------------------
-    def _suggest_variables(self, *, items: Sequence[HistoryItem], insights: CardInsights, message: str,
+    def _suggest_variables(self, *, items: Sequence[TimelineItem], insights: CardInsights, message: str,
                            channel: str, snippets: Sequence[Snippet], customer_name: str | None,
-                           closing: str) -> tuple[dict[str, Any], dict[str, HistoryItem], dict[str, Snippet]]:
+                           closing: str) -> tuple[dict[str, Any], dict[str, TimelineItem], dict[str, Snippet]]:
         refs = _refs(items)
         snippet_refs = {f"S{n}": s for n, s in enumerate(snippets[:SNIPPETS], 1)}
         variables = {
@@ -206,7 +206,7 @@ class LLMEngine:
         }
         return variables, refs, snippet_refs
 
-    def suggest(self, *, items: Sequence[HistoryItem], insights: CardInsights, message: str, channel: str,
+    def suggest(self, *, items: Sequence[TimelineItem], insights: CardInsights, message: str, channel: str,
                 snippets: Sequence[Snippet], customer_name: str | None) -> tuple[list[SuggestedReply], int, str]:
         variables, refs, snippet_refs = self._suggest_variables(
             items=items, insights=insights, message=message, channel=channel, snippets=snippets,
@@ -239,7 +239,7 @@ class LLMEngine:
                 break
         return out, dropped, self.prompts.version
 
-    def stream_suggestions(self, *, items: Sequence[HistoryItem], insights: CardInsights, message: str,
+    def stream_suggestions(self, *, items: Sequence[TimelineItem], insights: CardInsights, message: str,
                            channel: str, snippets: Sequence[Snippet], customer_name: str | None) -> Iterator[str]:
         """Reply text as the model writes it, a sentence at a time; replies are separated by a line holding only
         `---`. Each sentence passes the grounding check before it is yielded (a sentence with an unknown
@@ -262,7 +262,7 @@ class LLMEngine:
         yield from grounded_stream(chunks(), grounding)
 
 
-def stream_suggestion_text(config: Any, *, items: Sequence[HistoryItem], insights: CardInsights, message: str,
+def stream_suggestion_text(config: Any, *, items: Sequence[TimelineItem], insights: CardInsights, message: str,
                            channel: str, snippets: Sequence[Snippet], customer_name: str | None) -> Iterator[str]:
     """For the sidebar: reply text as it is written, replies separated by a line holding only `---`.
 
@@ -320,7 +320,7 @@ def _sentence_ok(sentence: str, grounding: Grounding) -> bool:
     return not bad
 
 
-def reply_grounding(items: Sequence[HistoryItem], message: str, snippets: Sequence[Snippet],
+def reply_grounding(items: Sequence[TimelineItem], message: str, snippets: Sequence[Snippet],
                     customer_name: str | None, insights: CardInsights | None = None) -> Grounding:
     """Replies may use identifiers from the history, the latest message and the reference snippets; they may only
     commit to what an agent (outbound message or internal note) or a snippet already committed to; they never
@@ -341,20 +341,20 @@ def _superseded(insights: CardInsights) -> list[str]:
     return [v for v in insights.superseded if compact(v) not in current]
 
 
-def _history_texts(items: Sequence[HistoryItem]) -> list[str]:
+def _history_texts(items: Sequence[TimelineItem]) -> list[str]:
     return [part for i in items for part in (i.text, i.subject or "", i.author_name or "")]
 
 
-def _refs(items: Sequence[HistoryItem]) -> dict[str, HistoryItem]:
+def _refs(items: Sequence[TimelineItem]) -> dict[str, TimelineItem]:
     """Every interaction gets a ref, oldest first (refs are short; texts are only shown for the latest turns)."""
     return {f"I{n}": item for n, item in enumerate(sorted(items, key=lambda i: i.occurred_at), 1)}
 
 
-def _speaker(item: HistoryItem) -> str:
+def _speaker(item: TimelineItem) -> str:
     return "internal note" if item.direction == "internal" else item.author_role
 
 
-def _state_vars(insights: CardInsights, refs: dict[str, HistoryItem]) -> dict[str, Any]:
+def _state_vars(insights: CardInsights, refs: dict[str, TimelineItem]) -> dict[str, Any]:
     by_id = {item.interaction_id: ref for ref, item in refs.items()}
     return {
         "summary": _limit_words(insights.summary, STATE_SUMMARY_WORDS),
@@ -369,7 +369,7 @@ def _state_vars(insights: CardInsights, refs: dict[str, HistoryItem]) -> dict[st
     }
 
 
-def _turn_vars(refs: dict[str, HistoryItem], *, skip_text: str | None = None) -> dict[str, Any]:
+def _turn_vars(refs: dict[str, TimelineItem], *, skip_text: str | None = None) -> dict[str, Any]:
     """The latest interactions, each cut to its end (the latest turns of a long call or thread). The message
     being answered is shown on its own, so it is not repeated as a turn."""
     shown = list(refs.items())
@@ -410,14 +410,14 @@ def _truncate_sentences(text: str, limit: int) -> str:
     return kept.strip() or _truncate(text, limit)
 
 
-def _ground_card(card: _LLMCard, items: Sequence[HistoryItem], refs: dict[str, HistoryItem], now: datetime,
+def _ground_card(card: _LLMCard, items: Sequence[TimelineItem], refs: dict[str, TimelineItem], now: datetime,
                  offline: CardInsights) -> tuple[CardInsights, int]:
     grounding = Grounding(_history_texts(items), superseded=_superseded(offline))
     per_item = {i.interaction_id: compact(f"{i.subject or ''}\n{i.text}") for i in items}
     offline_by_value = {compact(f.value): f for f in offline.facts}
     dropped = 0
 
-    def trace(value: str, ref: str | None) -> HistoryItem | Fact | None:
+    def trace(value: str, ref: str | None) -> TimelineItem | Fact | None:
         """The interaction a value comes from: the model's ref when that interaction holds it, else the
         interaction that does, else the offline fact with the same value."""
         key = compact(value)

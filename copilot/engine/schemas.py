@@ -1,7 +1,7 @@
 """Shapes every engine produces and consumes: the context card and reply suggestions (DESIGN §3, §6).
 
 The offline and LLM engines both fill these models, so the API, the CLI and the sidebar never care
-which engine ran. `TimelineItem` (alias `HistoryItem`) is one stored interaction.
+which engine ran. `TimelineItem` is one stored interaction.
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ class TimelineItem(BaseModel):
     occurred_at: datetime
 
 
-HistoryItem = TimelineItem  # the engines' name for it
 
 
 class Fact(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +23,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import SecretStr
 
-from copilot.engine.schemas import CardInsights, HistoryItem, Snippet, SuggestedReply
+from copilot.engine import offline
+from copilot.engine.schemas import CardInsights, Snippet, SuggestedReply, TimelineItem
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,7 +60,7 @@ class JobDone:
     task: Task
     key: Hashable
     result: EngineResult[Any]
-    items: Sequence[HistoryItem]  # the history the job read (its newest interaction names the customer)
+    items: Sequence[TimelineItem]  # the history the job read (its newest interaction names the customer)
     context: dict[str, Any] = field(default_factory=dict)  # for suggestions: message, channel, customer_name
 
 
@@ -155,7 +157,6 @@ class ModelJobs:
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Until no job is queued or running (tests and shutdown; never the request path). False on timeout."""
-        import time
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -187,7 +188,7 @@ def fallback_name(err: Exception) -> str:
     return f"offline (llm fallback: {reason})"
 
 
-def history_state(items: Sequence[HistoryItem]) -> tuple[int, str | None]:
+def history_state(items: Sequence[TimelineItem]) -> tuple[int, str | None]:
     """What changes when the history changes: a new interaction is always the newest or adds to the count."""
     return len(items), items[-1].interaction_id if items else None
 
@@ -196,17 +197,17 @@ def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def card_job_key(config: EngineConfig, items: Sequence[HistoryItem], now: datetime) -> tuple[Any, ...]:
+def card_job_key(config: EngineConfig, items: Sequence[TimelineItem], now: datetime) -> tuple[Any, ...]:
     # The date matters: "overdue" and relative dues change at midnight.
     return ("card", config.base_url, config.model, *history_state(items), now.date().isoformat())
 
 
-def suggestion_job_key(config: EngineConfig, items: Sequence[HistoryItem], message: str,
+def suggestion_job_key(config: EngineConfig, items: Sequence[TimelineItem], message: str,
                        channel: str) -> tuple[Any, ...]:
     return ("suggestions", config.base_url, config.model, *history_state(items), _text_key(message), channel)
 
 
-def _group(task: Task, items: Sequence[HistoryItem]) -> tuple[str, str | None]:
+def _group(task: Task, items: Sequence[TimelineItem]) -> tuple[str, str | None]:
     # The oldest interaction stays the same as the history grows: it stands for the customer.
     return task, items[0].interaction_id if items else None
 
@@ -214,16 +215,12 @@ def _group(task: Task, items: Sequence[HistoryItem]) -> tuple[str, str | None]:
 def _finished(result: EngineResult[Any], offline_out: Any) -> EngineResult[Any]:
     """A kept result with its output filled in (a fallback kept by `_run` has none)."""
     if result.output is None:
-        from copilot.engine import offline
-
         return EngineResult(offline_out, result.engine, offline.VERSION)
     return result
 
 
-def build_insights(*, config: EngineConfig, items: Sequence[HistoryItem], now: datetime,
+def build_insights(*, config: EngineConfig, items: Sequence[TimelineItem], now: datetime,
                    relevant_ids: Sequence[str] = ()) -> EngineResult[CardInsights]:
-    from copilot.engine import offline
-
     offline_out = offline.analyse(items, now=now, relevant_ids=relevant_ids)
     if config.engine != "llm" or not items:
         return EngineResult(offline_out, "offline", offline.VERSION)
@@ -252,11 +249,9 @@ def build_insights(*, config: EngineConfig, items: Sequence[HistoryItem], now: d
     return EngineResult(offline_out, "offline", offline.VERSION, pending=f"llm:{config.model}")
 
 
-def build_suggestions(*, config: EngineConfig, items: Sequence[HistoryItem], insights: CardInsights,
+def build_suggestions(*, config: EngineConfig, items: Sequence[TimelineItem], insights: CardInsights,
                       message: str, channel: str, snippets: Sequence[Snippet],
                       customer_name: str | None) -> EngineResult[list[SuggestedReply]]:
-    from copilot.engine import offline
-
     kwargs: dict[str, Any] = dict(items=items, insights=insights, message=message, channel=channel,
                                   snippets=snippets, customer_name=customer_name)
     if config.engine != "llm":

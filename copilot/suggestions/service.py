@@ -29,7 +29,7 @@ from copilot.customers.models import Customer
 from copilot.customers.service import new_id
 from copilot.database.core import utcnow
 from copilot.engine.offline.retrieve import CorpusRegistry, retrieve
-from copilot.engine.schemas import HistoryItem, Snippet, SuggestedReply
+from copilot.engine.schemas import Snippet, SuggestedReply, TimelineItem
 from copilot.engine.selector import build_suggestions
 from copilot.exceptions import NotFound
 from copilot.interactions.models import Interaction
@@ -53,7 +53,7 @@ def corpora(services: Services) -> CorpusRegistry:
         return registry
 
 
-def message_embedding(services: Services, *, tenant_id: str, items: Sequence[HistoryItem], message: str
+def message_embedding(services: Services, *, tenant_id: str, items: Sequence[TimelineItem], message: str
                       ) -> list[float]:
     """The message's vector: the index already holds it when the message is the stored latest one."""
     latest = latest_customer_message(items)
@@ -69,7 +69,7 @@ def message_embedding(services: Services, *, tenant_id: str, items: Sequence[His
 
 @dataclass
 class ReplyInputs:
-    items: list[HistoryItem]
+    items: list[TimelineItem]
     insights: Insights
     snippets: list[Snippet]
     links: list[str] = field(default_factory=list)  # help pages for this message, best first
@@ -95,7 +95,7 @@ def reply_inputs(services: Services, session: Session, *, tenant_id: str, custom
     return ReplyInputs(items=items, insights=insights, snippets=snippets + found.past_replies, links=found.links)
 
 
-def record_suggestions(session: Session, *, tenant_id: str, customer: Customer, items: Sequence[HistoryItem],
+def record_suggestions(session: Session, *, tenant_id: str, customer: Customer, items: Sequence[TimelineItem],
                        message: str, channel: str, engine: str, prompt_version: str | None,
                        replies: Sequence[SuggestedReply], requested_by: str) -> list[Suggestion]:
     """Each suggestion shown is kept once per (customer, message answered, text), with the customer message

@@ -19,7 +19,7 @@ from copilot.engine.offline.language import detect_language, detect_sentiment
 from copilot.engine.offline.segment import Turn, segment
 from copilot.engine.offline.state import CardState, Commitment, Value, aware, problem_score, track
 from copilot.engine.offline.summarise import SummaryInput, summarise
-from copilot.engine.schemas import CardInsights, Fact, HistoryItem, OpenItem
+from copilot.engine.schemas import CardInsights, Fact, OpenItem, TimelineItem
 
 MAX_FACTS = 15
 MAX_TRIED = 3
@@ -40,7 +40,7 @@ SHOW_ORDER = {"id": 0, FactKind.AMOUNT.value: 1, FactKind.LAST4.value: 1, FactKi
               FactKind.MEDICATION.value: 3, FactKind.TRIED.value: 4, FactKind.ACTION.value: 4}
 
 
-def _relevance(items: Sequence[HistoryItem], relevant_ids: Sequence[str]) -> dict[str, float]:
+def _relevance(items: Sequence[TimelineItem], relevant_ids: Sequence[str]) -> dict[str, float]:
     ids = {i.interaction_id for i in items}
     ranked = [r for r in relevant_ids if r in ids]
     return {rid: 1.0 / (1 + rank) for rank, rid in enumerate(ranked[:5])}
@@ -128,7 +128,7 @@ def _stale(c: Commitment, last_time: datetime) -> bool:
     return c.due_date is None and (last_time - aware(c.turn.item.occurred_at)).days > STALE_DAYS
 
 
-def _customer_name(items: list[HistoryItem]) -> str | None:
+def _customer_name(items: list[TimelineItem]) -> str | None:
     names = [i.author_name for i in items if i.direction == "inbound" and i.author_role == "customer"
              and i.author_name]
     full = [n for n in names if len(n.split()) >= 2 and not re.search(r"\d|@", n)]
@@ -146,7 +146,7 @@ def _history_language(turns: list[Turn]) -> str | None:
     return next(iter(langs)) if len(langs) == 1 else None
 
 
-def _waiting_for(turns: list[Turn], items: list[HistoryItem], state: CardState) -> tuple[Turn | None, str | None]:
+def _waiting_for(turns: list[Turn], items: list[TimelineItem], state: CardState) -> tuple[Turn | None, str | None]:
     latest = next((i for i in reversed(items) if i.direction == "inbound"), None)
     if latest is None:
         return None, None
@@ -160,7 +160,7 @@ def _waiting_for(turns: list[Turn], items: list[HistoryItem], state: CardState) 
     return turn, state.masked(sentence)
 
 
-def _exclude_names(turns: list[Turn], items: list[HistoryItem]) -> frozenset[str]:
+def _exclude_names(turns: list[Turn], items: list[TimelineItem]) -> frozenset[str]:
     """Words of people's and our own names: a name of the agent, the customer or the brand is not a product."""
     words: set[str] = set()
     for i in items:
@@ -170,7 +170,7 @@ def _exclude_names(turns: list[Turn], items: list[HistoryItem]) -> frozenset[str
     return frozenset(words)
 
 
-def _details(turns: list[Turn], items: list[HistoryItem], state: CardState,
+def _details(turns: list[Turn], items: list[TimelineItem], state: CardState,
              seen: set[str]) -> list[tuple[float, Fact]]:
     out: list[tuple[float, Fact]] = []
     shown = " ".join(seen)
@@ -222,7 +222,7 @@ def _deadlines(state: CardState, seen: set[str]) -> list[tuple[bool, Fact]]:
     return out
 
 
-def _choose_facts(turns: list[Turn], items: list[HistoryItem], state: CardState, relevant: dict[str, float],
+def _choose_facts(turns: list[Turn], items: list[TimelineItem], state: CardState, relevant: dict[str, float],
                   open_text: str, open_items: list[OpenItem], promises: list[Commitment]) -> list[Fact]:
     """At most 15 facts: identifiers first (by salience: mentions, recency, relevance to the latest message),
     then the best of every other kind, each further fact of one kind costing SAME_KIND_PENALTY."""
@@ -356,7 +356,7 @@ def _dates(state: CardState, open_items: list[OpenItem], promises: list[Commitme
     return dates
 
 
-def analyse(items: Sequence[HistoryItem], *, now: datetime, relevant_ids: Sequence[str] = ()) -> CardInsights:
+def analyse(items: Sequence[TimelineItem], *, now: datetime, relevant_ids: Sequence[str] = ()) -> CardInsights:
     items = list(items)
     if not items:
         return CardInsights(summary="No previous interactions.", facts=[], open_items=[])

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from copilot.engine.offline.text import split_sentences
-from copilot.engine.schemas import CardInsights, HistoryItem
+from copilot.engine.schemas import CardInsights, TimelineItem
 
 DATA = Path(__file__).with_name("data") / "asking.json"
 # How far a request cue may be from the thing it asks for (characters, same clause).
@@ -121,7 +121,7 @@ def asked_things(sentence: str, lang: str) -> list[Thing]:
     return asked
 
 
-def known_things(insights: CardInsights, items: Sequence[HistoryItem], lang: str) -> set[str]:
+def known_things(insights: CardInsights, items: Sequence[TimelineItem], lang: str) -> set[str]:
     """Names of the things the customer (or an agent) already gave: never ask for them again."""
     kinds = {f.kind for f in insights.facts}
     evidence = " \n ".join(f"{f.evidence or ''} {f.value}" for f in insights.facts)

@@ -19,7 +19,7 @@ from copilot.engine.offline import asking
 from copilot.engine.offline.language import STOPWORDS
 from copilot.engine.offline.segment import segment
 from copilot.engine.offline.text import Sentence, split_sentences
-from copilot.engine.schemas import CardInsights, Fact, HistoryItem, OpenItem, Snippet, SuggestedReply
+from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, SuggestedReply, TimelineItem
 
 DATA = Path(__file__).with_name("data")
 SHORT_CHANNELS = {"sms", "whatsapp", "social"}
@@ -125,7 +125,7 @@ def _aware(dt: datetime) -> datetime:
 class Context:
     """Everything the reply writer knows about this customer and this message."""
 
-    items: list[HistoryItem]
+    items: list[TimelineItem]
     insights: CardInsights
     message: str
     channel: str
@@ -134,8 +134,8 @@ class Context:
     snippets: list[Snippet]
     t: dict = field(init=False)
     known: set[str] = field(init=False)
-    latest: HistoryItem | None = field(init=False)
-    history: list[HistoryItem] = field(init=False)
+    latest: TimelineItem | None = field(init=False)
+    history: list[TimelineItem] = field(init=False)
     public_text: str = field(init=False)
     agent_text: str = field(init=False)
     agent_stems: list[set[str]] = field(init=False)
@@ -202,7 +202,7 @@ class Context:
         return not (self.holds_superseded(sentence) or self.echoes_internal(sentence))
 
 
-def _latest_customer_item(items: Sequence[HistoryItem], message: str) -> HistoryItem | None:
+def _latest_customer_item(items: Sequence[TimelineItem], message: str) -> TimelineItem | None:
     same = [i for i in items if i.direction == "inbound" and norm(i.text) == norm(message)]
     return same[-1] if same else None
 
@@ -263,7 +263,7 @@ class StateSentence:
     relevant: bool = True
 
 
-def history_sentences(history: list[HistoryItem]) -> list[Sentence]:
+def history_sentences(history: list[TimelineItem]) -> list[Sentence]:
     """The history's dialogue as attributed sentences, from the segment stage's turns (one segmenter for the
     whole engine)."""
     out: list[Sentence] = []

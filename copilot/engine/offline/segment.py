@@ -17,7 +17,7 @@ from typing import Any
 
 from copilot.engine.offline.spelled import normalise_spelled
 from copilot.engine.offline.text import GREETING, NOISE_LINE, QUOTE_HEADER, SIGN_OFF, URL, split_sentences
-from copilot.engine.schemas import AuthorRole, HistoryItem
+from copilot.engine.schemas import AuthorRole, TimelineItem
 
 DATA = Path(__file__).parent / "data"
 DIALOGUE_CHANNELS = {"voice", "chat", "social", "ticket", "whatsapp"}
@@ -47,7 +47,7 @@ class Turn:
     role: AuthorRole
     name: str | None
     text: str  # cleaned, spelled ids joined
-    item: HistoryItem
+    item: TimelineItem
     index: int  # global position, oldest first
     part: str = "body"  # body | subject | footer | meta (forms, IVR lines): footer/meta/subject feed facts only
     attachment: bool = False  # the turn sends a file, photo or document
@@ -134,7 +134,7 @@ def _parse_dialogue(lines: list[str]) -> list[_Line] | None:
     return parsed
 
 
-def _resolve_roles(lines: list[_Line], item: HistoryItem, customer_names: set[str]) -> dict[str, AuthorRole]:
+def _resolve_roles(lines: list[_Line], item: TimelineItem, customer_names: set[str]) -> dict[str, AuthorRole]:
     """Each label's role: named by its words, by the customer's name, by a self-introduction, else by elimination."""
     roles: dict[str, AuthorRole] = {}
     unresolved: list[str] = []
@@ -172,7 +172,7 @@ def _resolve_roles(lines: list[_Line], item: HistoryItem, customer_names: set[st
     return roles
 
 
-def _clean_lines(item: HistoryItem) -> tuple[list[str], list[str], bool]:
+def _clean_lines(item: TimelineItem) -> tuple[list[str], list[str], bool]:
     """(own lines, signature/footer lines, has attachment): quoted history dropped, greeting and sign-off split."""
     lines = item.text.replace("\r\n", "\n").split("\n")
     body: list[str] = []
@@ -214,7 +214,7 @@ MAX_TOKEN = 64
 MAX_LINE_CHARS = 20_000
 
 
-def _normalise(text: str, spoken: bool, item: HistoryItem) -> str:
+def _normalise(text: str, spoken: bool, item: TimelineItem) -> str:
     text = LONG_RUN.sub(lambda m: m.group()[:MAX_TOKEN], text[:MAX_LINE_CHARS])
     text = URL.sub("", text)
     if item.channel == "social":
@@ -224,7 +224,7 @@ def _normalise(text: str, spoken: bool, item: HistoryItem) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def segment_item(item: HistoryItem, start: int, customer_names: set[str]) -> list[Turn]:
+def segment_item(item: TimelineItem, start: int, customer_names: set[str]) -> list[Turn]:
     body, footer, attachment = _clean_lines(item)
     out: list[Turn] = []
 
@@ -296,7 +296,7 @@ def segment_item(item: HistoryItem, start: int, customer_names: set[str]) -> lis
     return out
 
 
-def segment(items: list[HistoryItem]) -> list[Turn]:
+def segment(items: list[TimelineItem]) -> list[Turn]:
     """All turns of a customer's history, oldest first."""
     names = {_first_name(i.author_name) for i in items if i.direction == "inbound" and i.author_role == "customer"}
     names.discard("")

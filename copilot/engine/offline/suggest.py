@@ -24,7 +24,7 @@ from copilot.engine.offline.compose import (
     templates,
 )
 from copilot.engine.offline.language import detect_language
-from copilot.engine.schemas import CardInsights, HistoryItem, Snippet, SuggestedReply
+from copilot.engine.schemas import CardInsights, Snippet, SuggestedReply, TimelineItem
 
 MAX_REPLIES = 3
 # Languages close enough to read a neighbour's templates, better than English for the customer.
@@ -47,7 +47,7 @@ def first_name(customer_name: str | None) -> str | None:
     return first if re.fullmatch(r"[^\W\d_][^\W\d_'-]{1,30}", first) else None
 
 
-def suggest(*, items: Sequence[HistoryItem], insights: CardInsights, message: str, channel: str,
+def suggest(*, items: Sequence[TimelineItem], insights: CardInsights, message: str, channel: str,
             snippets: Sequence[Snippet], customer_name: str | None) -> list[SuggestedReply]:
     ctx = Context(items=list(items), insights=insights, message=message, channel=channel,
                   lang=reply_language(message, insights), name=first_name(customer_name), snippets=list(snippets))

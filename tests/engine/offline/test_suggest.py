@@ -7,19 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 from copilot.engine.offline import suggest
 from copilot.engine.offline.asking import asked_things, drop_known_asks
-from copilot.engine.schemas import CardInsights, Fact, HistoryItem, OpenItem, Snippet
+from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, TimelineItem
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def item(n: int, text: str, *, direction: str, role: str, days: float, channel: str = "email",
-         name: str | None = None) -> HistoryItem:
-    return HistoryItem(interaction_id=f"k-{n}", source="test", external_id=f"k{n}", channel=channel,
+         name: str | None = None) -> TimelineItem:
+    return TimelineItem(interaction_id=f"k-{n}", source="test", external_id=f"k{n}", channel=channel,
                        direction=direction, author_role=role, author_name=name, text=text,
                        occurred_at=T0 + timedelta(days=days))
 
 
-def kayak_history(latest: str) -> list[HistoryItem]:
+def kayak_history(latest: str) -> list[TimelineItem]:
     """A kayak rental shop: a damaged paddle, a corrected booking number, a promised deposit return."""
     return [
         item(1, "Hello, the paddle you rented me under booking BK-77301 snapped on day one. Correction: the "
@@ -47,7 +47,7 @@ def kayak_insights(*, overdue: bool = False) -> CardInsights:
 
 
 def replies_for(latest: str, *, channel: str = "sms", snippets: list[Snippet] | None = None,
-                insights: CardInsights | None = None, items: list[HistoryItem] | None = None) -> list:
+                insights: CardInsights | None = None, items: list[TimelineItem] | None = None) -> list:
     items = items or kayak_history(latest)
     return suggest(items=items, insights=insights or kayak_insights(), message=latest, channel=channel,
                    snippets=snippets or [], customer_name="Tomas Berg")

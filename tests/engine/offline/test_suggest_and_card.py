@@ -9,7 +9,7 @@ import pytest
 
 from copilot.engine.offline import VERSION, analyse, suggest
 from copilot.engine.offline.asking import asked_things
-from copilot.engine.schemas import HistoryItem, Snippet
+from copilot.engine.schemas import Snippet, TimelineItem
 
 T0 = datetime(2026, 10, 5, 23, 41, tzinfo=UTC)
 ASKS = re.compile(r"\?|\b(can|could|would) you\b|\bplease\b|\bhave you (tried|attempted)\b|\bwhat('s| is) your\b|"
@@ -18,13 +18,13 @@ PROMISES_MONEY = re.compile(r"\b(refund|credit|reimburs|compensat|reembols|rembo
 
 
 def item(n: int, text: str, *, channel: str, direction: str, role: str, days: float, name: str | None = None,
-         subject: str | None = None) -> HistoryItem:
-    return HistoryItem(interaction_id=f"int-{n}", source="test", external_id=f"x{n}", channel=channel,
+         subject: str | None = None) -> TimelineItem:
+    return TimelineItem(interaction_id=f"int-{n}", source="test", external_id=f"x{n}", channel=channel,
                        direction=direction, author_role=role, author_name=name, subject=subject, text=text,
                        occurred_at=T0 + timedelta(days=days))
 
 
-def heat_pump_history() -> list[HistoryItem]:
+def heat_pump_history() -> list[TimelineItem]:
     """A heat pump installer: nightly shutdowns, a visit, a supplier ticket for a part, a credit."""
     return [
         item(1, "Customer: my heat pump shuts itself off every night around 2am\n"
@@ -96,7 +96,7 @@ def test_facts_never_come_from_outside_the_items() -> None:
             assert f.value.split()[-1] in corpus
 
 
-def _replies(message: str, channel: str, items: list[HistoryItem] | None = None,
+def _replies(message: str, channel: str, items: list[TimelineItem] | None = None,
              snippets: list[Snippet] | None = None, name: str | None = "Imogen Pryce") -> list:
     items = items or heat_pump_history()
     card = analyse(items, now=T0 + timedelta(days=20))
