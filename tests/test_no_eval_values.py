@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
-SCANNED = ("copilot", "connectors", "prompts", "web", "tests")
+SCANNED = ("copilot", "connectors", "prompts", "web", "apps", "tests")
 SKIP_SUFFIXES = {".png", ".jpg", ".ico", ".pyc", ".sqlite", ".db", ".woff", ".woff2", ".gz", ".zip"}
 # The scenario fields that hold what the scorer checks for: copying any of them into code or a test is memorising.
 EXPECT_KEYS = ("must_surface", "must_surface_as_fact", "must_not_surface", "superseded", "open", "not_open",

@@ -1,4 +1,4 @@
-"""GET /sidebar, /console and /static/...: plain HTML, CSS and JS; no build step.
+"""GET /sidebar, /console, /static/... and /apps/... (the helpdesk apps): plain HTML, CSS and JS; no build step.
 
 The pages carry a Content-Security-Policy: scripts and styles from this origin only, and
 `frame-ancestors` from OMNICOPILOT_FRAME_ANCESTORS so only the configured helpdesk can embed the
@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from copilot.deps import get_principal
@@ -28,6 +28,11 @@ def web_dir() -> Path:
 
 
 WEB_DIR = web_dir()
+# The helpdesk apps (apps/<vendor>/, DESIGN: "at the desk"): pages a helpdesk embeds, which embed the sidebar.
+APPS_DIR = WEB_DIR.parent / "apps"
+APP_FILE_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                  ".css": "text/css; charset=utf-8", ".json": "application/json", ".png": "image/png",
+                  ".svg": "image/svg+xml"}
 CSP_KEYWORDS = {"self", "none"}
 
 router = APIRouter(tags=["web"])
@@ -74,6 +79,21 @@ def sidebar(request: Request) -> HTMLResponse:
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
 def console(request: Request) -> HTMLResponse:
     return render(request, "console.html", embeddable=False)
+
+
+@router.get("/apps/{path:path}", include_in_schema=False, response_model=None)
+def app_file(request: Request, path: str) -> FileResponse | RedirectResponse:
+    """A helpdesk app's page or asset, embeddable by the same frame-ancestors as the sidebar it frames."""
+    root = APPS_DIR.resolve()
+    target = (root / path).resolve()
+    if target.is_dir() and target.is_relative_to(root):
+        if path and not path.endswith("/"):
+            return RedirectResponse(f"/apps/{path}/", status_code=308)  # relative asset links need the slash
+        target = target / "index.html"
+    if not target.is_relative_to(root) or not target.is_file() or target.suffix not in APP_FILE_TYPES:
+        raise NotFound(f"no helpdesk app file {path}")
+    ancestors = frame_sources(request.app.state.services.settings.frame_ancestors)
+    return FileResponse(target, media_type=APP_FILE_TYPES[target.suffix], headers=security_headers(ancestors))
 
 
 @router.get("/v1/whoami", tags=["auth"])
