@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 EVAL = ROOT.parent / "shared" / "eval"
 
 from copilot.engine import offline  # noqa: E402
-from copilot.engine.schemas import TimelineItem  # noqa: E402
+from copilot.interactions.schemas import TimelineItem  # noqa: E402
 
 SUMMARY_WORDS = 120
 MAX_FACTS = 15

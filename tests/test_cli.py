@@ -13,6 +13,7 @@ def test_import_reports_rejected_lines_and_exits_1(settings_factory, tmp_path: P
     lines = [json.dumps(make_record(tenant="acme")), "{not json", json.dumps(make_record(tenant="acme", channel="fax")),
              "", json.dumps(make_record(tenant="acme"))]
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    assert run_cli(env, "tenants", "create", "acme").returncode == 0
     result = run_cli(env, "import", str(tmp_path / "in.jsonl"), "--json")
     assert result.returncode == 1
     summary = json.loads(result.stdout)  # nothing else on stdout
@@ -28,8 +29,27 @@ def test_import_takes_the_tenant_option_and_exits_0_when_clean(settings_factory,
     env = env_of(settings_factory())
     (tmp_path / "in.jsonl").write_text(json.dumps(make_record()) + "\n")
     assert run_cli(env, "import", str(tmp_path / "in.jsonl")).returncode == 1  # no tenant anywhere
-    result = run_cli(env, "import", str(tmp_path / "in.jsonl"), "--tenant", "acme", "--json")
+    result = run_cli(env, "import", str(tmp_path / "in.jsonl"), "--tenant", "acme", "--create-tenant", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["created"] == 1
+
+
+def test_import_refuses_an_unknown_tenant(settings_factory, tmp_path: Path) -> None:
+    env = env_of(settings_factory())
+    assert run_cli(env, "tenants", "create", "globex").returncode == 0
+    (tmp_path / "in.jsonl").write_text(json.dumps(make_record()) + "\n")
+    typo = run_cli(env, "import", str(tmp_path / "in.jsonl"), "--tenant", "globx")
+    assert typo.returncode == 1 and "tenants create globx" in typo.stderr
+    (tmp_path / "own.jsonl").write_text(json.dumps(make_record(tenant="globx")) + "\n"
+                                        + json.dumps(make_record(tenant="globex")) + "\n")
+    result = run_cli(env, "import", str(tmp_path / "own.jsonl"), "--json")
+    summary = json.loads(result.stdout)
+    assert summary["created"] == 1 and [r["line"] for r in summary["rejected"]] == [1]
+    assert "tenant" in summary["rejected"][0]["error"] and "globx" in summary["rejected"][0]["error"]
+    listed = json.loads(run_cli(env, "tenants", "list", "--json").stdout)
+    assert "globx" not in json.dumps(listed)
+    for command in (["kb", "import", str(tmp_path / "in.jsonl")], ["connectors", "set", "zendesk", "subdomain=x"]):
+        refused = run_cli(env, *command, "--tenant", "globx")
+        assert refused.returncode == 1 and "tenants create globx" in refused.stderr, command
 
 
 def test_keys_create_prints_a_working_key(settings_factory) -> None:

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from copilot.auth.models import ApiKey, Tenant
-from copilot.customers.service import new_id
 from copilot.database.core import utcnow
+from copilot.database.ids import new_id
 from copilot.exceptions import Conflict, NotFound
 
 log = logging.getLogger(__name__)

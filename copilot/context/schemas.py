@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from copilot.customers.schemas import CustomerPublic
-from copilot.engine.schemas import Fact, OpenItem, TimelineItem
+from copilot.engine.schemas import Fact, OpenItem
+from copilot.interactions.schemas import TimelineItem
 
 __all__ = ["ContextCard", "TimelineItem"]
 

@@ -1,7 +1,6 @@
-"""Customers: resolve identities, link identifiers that arrive together, merge and undo merges."""
+"""Customers: find them by identity, merge and undo merges (`resolver` decides who arriving identifiers are)."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select, update
@@ -10,12 +9,10 @@ from sqlalchemy.orm import Session
 from copilot.customers.identity import IdentityRef
 from copilot.customers.models import Customer, CustomerMerge, Identity
 from copilot.database.core import utcnow
+from copilot.database.ids import new_id
 from copilot.exceptions import Conflict, NotFound
 from copilot.interactions.models import IndexOutbox, Interaction
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+from copilot.worker.leases import requeue_outbox
 
 
 def get_customer(session: Session, *, tenant_id: str, customer_id: str) -> Customer:
@@ -41,46 +38,6 @@ def resolve(session: Session, *, tenant_id: str, ref: IdentityRef) -> Customer |
     if identity is None:
         return None
     return get_customer(session, tenant_id=tenant_id, customer_id=identity.customer_id)
-
-
-def link_identities(session: Session, *, tenant_id: str, refs: Iterable[IdentityRef], name: str | None,
-                    actor: str) -> Customer:
-    """The customer these identifiers belong to, creating, extending or merging customers as needed.
-
-    Identifiers that arrive together belong to one person; when they point at several customers,
-    those are merged into the oldest (audited, reversible). The caller commits; a concurrent insert
-    of the same identifier surfaces as an IntegrityError for the caller to retry.
-    """
-    refs = sorted(set(refs))
-    existing = list(session.scalars(select(Identity).where(
-        Identity.tenant_id == tenant_id,
-        Identity.kind.in_({r.kind for r in refs}),
-        Identity.value.in_({r.value for r in refs}),
-    )))
-    known = {IdentityRef(i.kind, i.value) for i in existing}
-    customers: dict[str, Customer] = {}
-    for identity in existing:
-        if IdentityRef(identity.kind, identity.value) in refs:
-            customer = get_customer(session, tenant_id=tenant_id, customer_id=identity.customer_id)
-            customers[customer.id] = customer
-    if not customers:
-        survivor = Customer(id=new_id(), tenant_id=tenant_id, name=name, created_at=utcnow())
-        session.add(survivor)
-        session.flush()
-    else:
-        ordered = sorted(customers.values(), key=lambda c: (c.created_at, c.id))
-        survivor = ordered[0]
-        for absorbed in ordered[1:]:
-            merge(session, tenant_id=tenant_id, survivor=survivor, absorbed=absorbed, actor=actor,
-                  reason="identifiers arrived together: " + ", ".join(str(r) for r in refs))
-    if name and not survivor.name:
-        survivor.name = name
-    for ref in refs:
-        if ref not in known:
-            session.add(Identity(id=new_id(), tenant_id=tenant_id, customer_id=survivor.id, kind=ref.kind,
-                                 value=ref.value, created_at=utcnow()))
-    session.flush()
-    return survivor
 
 
 def merge(session: Session, *, tenant_id: str, survivor: Customer, absorbed: Customer, actor: str,
@@ -126,7 +83,10 @@ def undo_merge(session: Session, *, tenant_id: str, merge_id: str, actor: str) -
 
 
 def reindex(session: Session, *, tenant_id: str, interaction_ids: Iterable[str]) -> None:
-    """Queue interactions whose index metadata (customer) changed."""
+    """Queue interactions whose index metadata (customer) changed. Those already queued may be held by an
+    indexer right now, with the old customer: their claim is taken away, so they are indexed again."""
+    interaction_ids = list(interaction_ids)
+    requeue_outbox(session, interaction_ids)
     pending = set(session.scalars(select(IndexOutbox.interaction_id)
                                   .where(IndexOutbox.interaction_id.in_(list(interaction_ids)))))
     for interaction_id in interaction_ids:

@@ -10,9 +10,8 @@ from copilot.customers.identity import IdentityError, parse_identity
 from copilot.customers.schemas import CustomerPublic
 from copilot.customers.service import get_customer, public_view, resolve
 from copilot.deps import AgentDep, SessionDep, SettingsDep
-from copilot.engine.schemas import Channel
 from copilot.exceptions import BadRequest, NotFound
-from copilot.interactions.schemas import TimelinePage
+from copilot.interactions.schemas import Channel, TimelinePage
 from copilot.interactions.timeline import timeline_page
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])

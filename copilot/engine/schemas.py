@@ -1,7 +1,7 @@
 """Shapes every engine produces and consumes: the context card and reply suggestions (DESIGN §3, §6).
 
 The offline and LLM engines both fill these models, so the API, the CLI and the sidebar never care
-which engine ran. `TimelineItem` is one stored interaction.
+which engine ran. They read `TimelineItem`s, the interactions of one customer.
 """
 from __future__ import annotations
 
@@ -10,28 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Channel = Literal["email", "chat", "sms", "whatsapp", "social", "voice", "ticket"]
-Direction = Literal["inbound", "outbound", "internal"]
-AuthorRole = Literal["customer", "agent", "bot", "system"]
-
-
-class TimelineItem(BaseModel):
-    """One interaction of the customer: what the engines read (never another customer's), and the item of the
-    card's timeline and of the timeline API (one type for all three)."""
-
-    interaction_id: str
-    source: str
-    external_id: str
-    channel: Channel
-    direction: Direction
-    author_role: AuthorRole
-    author_name: str | None = None
-    thread_id: str | None = None
-    subject: str | None = None
-    text: str
-    occurred_at: datetime
-
-
+from copilot.interactions.schemas import AuthorRole
 
 
 class Fact(BaseModel):

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from copilot.deps import AdminDep, IngestDep, ServicesDep, SessionDep
 from copilot.exceptions import BadRequest, NotFound, Unauthorized
+from copilot.ingest.service import ingest
 from copilot.integrations import base
 from copilot.integrations.imports import parse_with_importer
 from copilot.integrations.service import masked
-from copilot.interactions.service import ingest
 from copilot.metrics import render_metrics
 
 router = APIRouter(tags=["connectors"])

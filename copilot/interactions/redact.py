@@ -14,15 +14,15 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from stdnum import iban, luhn
+from stdnum import iban
 from stdnum.us import rtn
 
 from copilot.interactions.schemas import InteractionIn
@@ -66,7 +66,8 @@ def keyword_re(kind: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", re.IGNORECASE)
 
 
-def digit_runs(text: str) -> list[DigitRun]:
+@lru_cache(maxsize=8)  # every detector of one text reads the same runs
+def digit_runs(text: str) -> tuple[DigitRun, ...]:
     """Every run of digits (numerals or spoken words) whose parts are at most a separator apart."""
     runs: list[DigitRun] = []
     parts: list[tuple[int, int, str]] = []
@@ -101,7 +102,7 @@ def digit_runs(text: str) -> list[DigitRun]:
         multiplier = 1
         last_end = m.end()
     close()
-    return runs
+    return tuple(runs)
 
 
 def _near(pattern: re.Pattern[str], text: str, start: int, before: int = 40, after: int = 0) -> bool:
@@ -112,21 +113,53 @@ def _last4(digits: str) -> str:
     return "••" + digits[-4:]
 
 
-def _card_windows(run: DigitRun) -> Iterable[tuple[int, int, str]]:
+class LuhnSums:
+    """Luhn sums of any stretch of a run's digits in constant time, from prefix sums by position parity.
+
+    A digit is doubled when it sits at an odd place counted from the stretch's last digit, so which digits are
+    doubled depends only on the parity of the stretch's end: two prefix sums per parity answer every stretch.
+    Checking every 13-19 digit stretch of a long run is then linear in the run (a call can spell thousands).
+    """
+
+    def __init__(self, digits: str) -> None:
+        # plain[k][p] / doubled[k][p]: sums over positions < p with position parity k
+        self.plain = [[0], [0]]
+        self.doubled = [[0], [0]]
+        for position, ch in enumerate(digits):
+            d = ord(ch) - 48
+            for k in (0, 1):
+                mine = position % 2 == k
+                self.plain[k].append(self.plain[k][-1] + (d if mine else 0))
+                self.doubled[k].append(self.doubled[k][-1] + ((d * 2 - 9 if d > 4 else d * 2) if mine else 0))
+
+    def valid(self, start: int, end: int) -> bool:
+        """Does digits[start:end] pass the Luhn check? The last digit's parity is not doubled, the other is."""
+        last = (end - 1) % 2
+        other = 1 - last
+        total = (self.plain[last][end] - self.plain[last][start]) + (self.doubled[other][end]
+                                                                     - self.doubled[other][start])
+        return total % 10 == 0
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn check of a string of digits (cards, IMEIs): the one implementation, here and in the engine."""
+    return bool(digits) and LuhnSums(digits).valid(0, len(digits))
+
+
+def _card_windows(run: DigitRun) -> Iterable[tuple[int, int, int, int]]:
     """Stretches of whole parts holding 13-19 digits, longest first from each part ("4111 1111 1111 1111 1227":
-    the card without the expiry; a card inside a longer run of digits too). At most 19 parts from each start, so
-    the work is linear in the run's length."""
+    the card without the expiry; a card inside a longer run of digits too), as (text start, text end, digit
+    start, digit end). At most 19 parts from each start, so the work is linear in the run's length."""
     parts = run.parts
+    offsets = [0]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part[2]))
     for i in range(len(parts)):
-        digits = ""
-        windows = []
-        for j in range(i, min(len(parts), i + 19)):
-            digits += parts[j][2]
-            if len(digits) > 19:
-                break
-            if len(digits) >= 13:
-                windows.append((parts[i][0], parts[j][1], digits))
-        yield from reversed(windows)
+        # the parts j whose stretch i..j holds 13 to 19 digits, found by bisection on the digit offsets
+        shortest = bisect_left(offsets, offsets[i] + 13) - 1
+        longest = min(bisect_right(offsets, offsets[i] + 19) - 1, i + 19) - 1
+        for j in range(longest, max(shortest, i) - 1, -1):
+            yield parts[i][0], parts[j][1], offsets[i], offsets[j + 1]
 
 
 def _plausible_card(digits: str) -> bool:
@@ -151,14 +184,24 @@ def _plausible_card(digits: str) -> bool:
 def find_cards(text: str) -> list[Span]:
     out = []
     card_word = keyword_re("card")
+    any_card_word = card_word.search(text) is not None
     for run in digit_runs(text):
+        if len(run.digits) < 13:
+            continue
+        sums = LuhnSums(run.digits)
         taken_until = -1
-        for start, end, digits in _card_windows(run):
-            if start < taken_until:
+        near: dict[int, bool] = {}  # a card word just before this start: looked for once per start, if needed
+        for start, end, first, last in _card_windows(run):
+            if start < taken_until or not sums.valid(first, last):
                 continue
-            if luhn.is_valid(digits) and (_plausible_card(digits) or _near(card_word, text, start)):
-                out.append(Span(start, end, f"[card {_last4(digits)}]"))
-                taken_until = end
+            digits = run.digits[first:last]
+            if not _plausible_card(digits):
+                if start not in near:
+                    near[start] = any_card_word and _near(card_word, text, start)
+                if not near[start]:
+                    continue
+            out.append(Span(start, end, f"[card {_last4(digits)}]"))
+            taken_until = end
     return out
 
 

@@ -2,11 +2,32 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from copilot.engine.schemas import AuthorRole, Channel, Direction, TimelineItem
+# The channel, direction and author role an interaction may have (DESIGN §4, contract).
+Channel = Literal["email", "chat", "sms", "whatsapp", "social", "voice", "ticket"]
+Direction = Literal["inbound", "outbound", "internal"]
+AuthorRole = Literal["customer", "agent", "bot", "system"]
+
+
+class TimelineItem(BaseModel):
+    """One interaction of the customer: what the engines read (never another customer's), and the item of the
+    card's timeline and of the timeline API (one type for all three)."""
+
+    interaction_id: str
+    source: str
+    external_id: str
+    channel: Channel
+    direction: Direction
+    author_role: AuthorRole
+    author_name: str | None = None
+    thread_id: str | None = None
+    subject: str | None = None
+    text: str
+    occurred_at: datetime
+
 
 MAX_TEXT_CHARS = 100_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

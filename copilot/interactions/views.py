@@ -5,8 +5,8 @@ from fastapi import APIRouter
 
 from copilot.deps import IngestDep, ServicesDep
 from copilot.exceptions import PayloadTooLarge
+from copilot.ingest.service import ingest
 from copilot.interactions.schemas import IngestRequest, IngestResponse
-from copilot.interactions.service import ingest
 
 router = APIRouter(prefix="/v1", tags=["interactions"])
 

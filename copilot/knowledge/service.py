@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from copilot.customers.service import new_id
 from copilot.database.core import utcnow
+from copilot.database.ids import new_id
 from copilot.engine.schemas import Snippet
 from copilot.indexing.vectorstore import VectorStore
 from copilot.knowledge.models import Article, Chunk

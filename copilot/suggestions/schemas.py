@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from copilot.engine.schemas import Channel
 from copilot.interactions.redact import normalise_text, redact_text
+from copilot.interactions.schemas import Channel
 
 
 class SuggestionRequest(BaseModel):

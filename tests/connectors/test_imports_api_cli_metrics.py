@@ -32,7 +32,7 @@ def test_upload_a_csv_export_reports_bad_rows_by_line_and_keeps_the_rest(api) ->
 def test_cli_imports_an_mbox_as_threads(settings_factory) -> None:  # noqa: ANN001
     env = env_of(settings_factory())
     result = run_cli(env, "import", str(FIXTURES / "thread.mbox"), "--format", "mbox", "--tenant", "acme",
-                     "--option", "company_domains=acme.example", "--json")
+                     "--create-tenant", "--option", "company_domains=acme.example", "--json")
     assert result.returncode == 1, result.stderr  # the fixture holds one message without a Date
     summary = json.loads(result.stdout)
     assert summary["created"] == 2 and [r["line"] for r in summary["rejected"]] == [26]

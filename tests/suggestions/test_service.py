@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from copilot.auth.service import Principal
 from copilot.customers.service import get_customer
-from copilot.interactions.service import ingest
+from copilot.ingest.service import ingest
 from copilot.services import Services
 from copilot.suggestions.service import reply_inputs
-from tests.conftest import make_record
+from tests.conftest import given_tenant, make_record
 
 
 def test_a_fresh_import_is_searched_before_it_is_indexed(settings) -> None:  # noqa: ANN001
     services = Services.build(settings)  # no workers: nothing gets indexed
     try:
+        given_tenant(services.db, "acme")
         other = {"email": "lee@example.com"}
         ingest(db=services.db, tenant_id="acme", region="US", actor="test", records=[
             make_record(customer=other, thread_id="t-lee", text="My parcel shows delivered but it is not here",

@@ -86,7 +86,7 @@ def test_feedback_is_recorded_validated_and_marked_stale_after_a_newer_message(a
 def test_cli_suggest_prints_replies(settings_factory, tmp_path) -> None:  # noqa: ANN001
     env = env_of(settings_factory())
     (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in history_of_dana()))
-    assert run_cli(env, "import", str(tmp_path / "in.jsonl"), "--tenant", "acme").returncode == 0
+    assert run_cli(env, "import", str(tmp_path / "in.jsonl"), "--tenant", "acme", "--create-tenant").returncode == 0
     result = run_cli(env, "suggest", "--tenant", "acme", "--identity", "email:teodor@halden.example",
                      "--message", "Any news?", "--channel", "sms", "--json")
     assert result.returncode == 0, result.stderr

@@ -19,7 +19,8 @@ from copilot.engine.offline.language import detect_language, detect_sentiment
 from copilot.engine.offline.segment import Turn, segment
 from copilot.engine.offline.state import CardState, Commitment, Value, aware, problem_score, track
 from copilot.engine.offline.summarise import SummaryInput, summarise
-from copilot.engine.schemas import CardInsights, Fact, OpenItem, TimelineItem
+from copilot.engine.schemas import CardInsights, Fact, OpenItem
+from copilot.interactions.schemas import TimelineItem
 
 MAX_FACTS = 15
 MAX_TRIED = 3

@@ -19,7 +19,8 @@ from copilot.engine.offline import asking
 from copilot.engine.offline.language import STOPWORDS
 from copilot.engine.offline.segment import segment
 from copilot.engine.offline.text import Sentence, split_sentences
-from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, SuggestedReply, TimelineItem
+from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, SuggestedReply
+from copilot.interactions.schemas import TimelineItem
 
 DATA = Path(__file__).with_name("data")
 SHORT_CHANNELS = {"sms", "whatsapp", "social"}

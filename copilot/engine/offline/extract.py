@@ -22,6 +22,7 @@ import phonenumbers
 from copilot.engine.offline.dates import find_dates
 from copilot.engine.offline.kinds import FactKind
 from copilot.engine.offline.segment import Turn
+from copilot.interactions.redact import luhn_valid
 
 DATA = Path(__file__).parent / "data"
 
@@ -122,16 +123,6 @@ def norm_key(value: str) -> str:
     return re.sub(r"[^0-9a-z]", "", value.lower())
 
 
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def amount_key(value: str) -> str:
     """"€93.00" and "93,00 €" and "EUR 93" share a key: currency-free number with two decimals."""
     num = re.search(NUMBER, value)
@@ -216,8 +207,8 @@ def _masked(text: str) -> Iterator[Found]:
 def _imei(text: str) -> Iterator[Found]:
     for m in re.finditer(r"(?<!\d)\d{15}(?!\d)", text):
         near = text[max(0, m.start() - 30):m.start()]
-        if luhn_ok(m.group()) or re.search(r"IMEI", near, re.IGNORECASE):
-            yield m.group(), m.start(), m.end(), FactKind.IMEI, 1.0 if luhn_ok(m.group()) else 0.7, True
+        if luhn_valid(m.group()) or re.search(r"IMEI", near, re.IGNORECASE):
+            yield m.group(), m.start(), m.end(), FactKind.IMEI, 1.0 if luhn_valid(m.group()) else 0.7, True
 
 
 def _tracking_shapes(text: str) -> Iterator[Found]:

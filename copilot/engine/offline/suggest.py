@@ -24,7 +24,8 @@ from copilot.engine.offline.compose import (
     templates,
 )
 from copilot.engine.offline.language import detect_language
-from copilot.engine.schemas import CardInsights, Snippet, SuggestedReply, TimelineItem
+from copilot.engine.schemas import CardInsights, Snippet, SuggestedReply
+from copilot.interactions.schemas import TimelineItem
 
 MAX_REPLIES = 3
 # Languages close enough to read a neighbour's templates, better than English for the customer.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from copilot.engine.schemas import TimelineItem
+from copilot.interactions.schemas import TimelineItem
 
 QUOTE_HEADER = re.compile(r"^\s*(On .{5,120} wrote:|-{2,}\s*Original Message\s*-{2,}|From: .+|El .{5,80} escribió:|"
                           r"Le .{5,80} a écrit ?:|Am .{5,80} schrieb .{0,60}:|Den .{5,80} skrev .{0,60}:)\s*$",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from copilot.engine.schemas import TimelineItem
+from copilot.interactions.schemas import TimelineItem
 
 T0 = datetime(2027, 2, 1, 15, 0, tzinfo=UTC)
 

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 import pytest
 
 from copilot.engine.offline.dates import find_due
-from copilot.engine.offline.extract import extract, luhn_ok, tried_phrase
+from copilot.engine.offline.extract import extract, tried_phrase
 from copilot.engine.offline.kinds import FactKind
 from copilot.engine.offline.language import detect_language, detect_sentiment
 from copilot.engine.offline.segment import segment
 from copilot.engine.offline.spelled import normalise_spelled
+from copilot.interactions.redact import luhn_valid
 from tests.engine.offline.card_data import item
 
 
@@ -59,7 +60,7 @@ def test_phones_emails_and_imei_checksum() -> None:
     assert got["li.wen@example.net"] == FactKind.EMAIL
     assert got["(415) 555-0123"] == FactKind.PHONE
     assert got["490154203237518"] == FactKind.IMEI
-    assert luhn_ok("490154203237518") and not luhn_ok("490154203237581")
+    assert luhn_valid("490154203237518") and not luhn_valid("490154203237581")
 
 
 def test_times_ranges_and_quantities_are_not_ids() -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from copilot.engine.offline import suggest
 from copilot.engine.offline.asking import asked_things, drop_known_asks
-from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, TimelineItem
+from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet
+from copilot.interactions.schemas import TimelineItem
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 

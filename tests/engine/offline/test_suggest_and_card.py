@@ -9,7 +9,8 @@ import pytest
 
 from copilot.engine.offline import VERSION, analyse, suggest
 from copilot.engine.offline.asking import asked_things
-from copilot.engine.schemas import Snippet, TimelineItem
+from copilot.engine.schemas import Snippet
+from copilot.interactions.schemas import TimelineItem
 
 T0 = datetime(2026, 10, 5, 23, 41, tzinfo=UTC)
 ASKS = re.compile(r"\?|\b(can|could|would) you\b|\bplease\b|\bhave you (tried|attempted)\b|\bwhat('s| is) your\b|"
