@@ -8,6 +8,12 @@ small quantities ("11 weeks", "36h") are not identifiers: models legitimately re
 The same state the engines track is checked too: a value the history corrected or replaced (superseded) must
 never be repeated, and a reply must never paste internal guidance (internal articles, agent notes).
 
+Prompt injection (`copilot.engine.injection`): output is checked as a reader sees it (look-alike letters and
+invisible characters folded), a sentence that obeys or repeats an attack (an override, a fake role turn, a leaked
+prompt, a fake internal note) is dropped, and so is one that echoes a passage of customer text carrying an attack.
+A commitment (refund, credit, approval, ...) counts only when an agent or a policy made it; in a card, a sentence
+may report the customer's demand for one but never state it as done.
+
 Matching is on a "compact" form of the text (lower case, spaces, dashes and similar separators removed) so
 `Q-40718`, `q 40718` and `#Q40718` are the same id, with a digit boundary so `Q-4071` does not match inside
 `Q-40718`. Phones compare on their last ten digits, amounts on their numeric value.
@@ -18,6 +24,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+
+from copilot.engine.injection import OUTPUT_FAMILIES, fold, markers, reports_demand
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 # Dates and times first: they are removed before any other pattern sees them.
@@ -50,7 +58,7 @@ SENTENCE_RE = re.compile(r"[^\n]*?(?:[.!?]+(?=\s|$)|\n+|$)")
 # Commitments an agent or a policy must have made before a suggestion may repeat them.
 COMMITMENT_RE = re.compile(
     r"\b(refund\w*|reimburs\w*|compensat\w*|credit(?:ed)?|voucher|coupon|discount\w*|waiv\w*|free of charge|"
-    r"goodwill|replacement|exchange|upgrade)\b",
+    r"goodwill|replacement|exchange|upgrade|approv\w*|authori[sz]\w*)\b",
     re.IGNORECASE,
 )
 NEGATION_RE = re.compile(r"\b(not|no|never|cannot|can't|can’t|unable|won't|won’t|isn't|aren't|don't|unfortunately)\b",
@@ -131,6 +139,7 @@ def _is_id_like(token: str) -> bool:
 
 # Pasted, not paraphrased: this many consecutive words shared with internal guidance.
 PASTE_WORDS = 7
+INJECTED_WORDS = 5
 WORD_RE = re.compile(r"\w+")
 
 
@@ -147,8 +156,11 @@ class Grounding:
     (a public article, an agent's message to the customer) makes that passage quotable after all."""
 
     def __init__(self, texts: Iterable[str], commitment_texts: Iterable[str] = (), *,
-                 superseded: Iterable[str] = (), internal: Iterable[str] = (), public: Iterable[str] = ()) -> None:
+                 superseded: Iterable[str] = (), internal: Iterable[str] = (), public: Iterable[str] = (),
+                 injected: Iterable[str] = ()) -> None:
         texts = [t for t in texts if t]
+        # Customer passages carrying an attack: echoed, they would carry it out (a shorter run than a paste).
+        self._injected = set().union(*(_shingles(t, INJECTED_WORDS) for t in injected if t))
         # Two characters or fewer ("2") would match everywhere: such values cannot be told apart in text.
         self._superseded = {v.strip(): compact(v) for v in superseded if len(compact(v)) >= 3}
         allowed = set().union(*(_shingles(t) for t in public if t)) if public else set()
@@ -192,6 +204,10 @@ class Grounding:
         """The text copies a passage of internal guidance word for word."""
         return bool(self._internal) and not self._internal.isdisjoint(_shingles(text))
 
+    def echoes_injection(self, text: str) -> bool:
+        """The text repeats a passage of customer text that carries an attack."""
+        return bool(self._injected) and not self._injected.isdisjoint(_shingles(text, INJECTED_WORDS))
+
     def unknown_identifiers(self, text: str) -> list[Identifier]:
         return [ident for ident in extract_identifiers(text) if not self.knows(ident)]
 
@@ -204,6 +220,12 @@ class Grounding:
             out += [m.group(1) for m in COMMITMENT_RE.finditer(sentence)
                     if m.group(1).lower()[:6] not in self._commitments]
         return out
+
+    def unsupported_claims(self, text: str) -> list[str]:
+        """For the card: commitments a sentence states as made or done that no agent or policy made. A sentence
+        reporting the customer's demand ("she asks for a refund") is fine."""
+        return [word for sentence in split_sentences(text) if not reports_demand(sentence)
+                for word in self.unsupported_commitments(sentence)]
 
     def value_is_grounded(self, value: str) -> tuple[bool, int]:
         """A fact value is grounded when it repeats no superseded value, all its identifiers are known and, if it
@@ -253,25 +275,34 @@ class Cleaned:
     removed: list[str] = field(default_factory=list)
 
 
-def sentence_problems(sentence: str, grounding: Grounding, *, check_commitments: bool = False) -> list[str]:
+def sentence_problems(sentence: str, grounding: Grounding, *, check_commitments: bool = False,
+                      check_claims: bool = False) -> list[str]:
     """What is wrong with one sentence of model output: unknown identifiers, superseded values, pasted internal
-    guidance and (for replies) commitments nobody made. Empty when it may be shown."""
+    guidance, an obeyed or echoed attack and (for replies) commitments nobody made, (for the card) commitments
+    stated as made. Checked as a reader sees it: look-alike letters cannot hide a word. Empty when it may be shown."""
+    sentence = fold(sentence)
     bad: list[str] = [i.text for i in grounding.unknown_identifiers(sentence)]
     bad += grounding.superseded_in(sentence)
     if grounding.pastes_internal(sentence):
         bad.append("internal guidance")
+    bad += [f"injection ({family})" for family in markers(sentence, OUTPUT_FAMILIES)]
+    if grounding.echoes_injection(sentence):
+        bad.append("injected text")
     if check_commitments:
         bad += grounding.unsupported_commitments(sentence)
+    elif check_claims and not bad:  # one reason is enough to drop a card sentence; the count stays per value
+        bad += grounding.unsupported_claims(sentence)
     return bad
 
 
-def clean_text(text: str, grounding: Grounding, *, check_commitments: bool = False) -> Cleaned:
-    """Remove each sentence holding an unknown identifier, a superseded value or pasted internal guidance (or,
-    for replies, an unsupported commitment)."""
+def clean_text(text: str, grounding: Grounding, *, check_commitments: bool = False,
+               check_claims: bool = False) -> Cleaned:
+    """Remove each sentence holding an unknown identifier, a superseded value, pasted internal guidance or an
+    attack (or, for replies, an unsupported commitment; for the card, a commitment stated as made)."""
     kept: list[str] = []
     out = Cleaned(text="")
     for sentence in split_sentences(text):
-        bad = sentence_problems(sentence, grounding, check_commitments=check_commitments)
+        bad = sentence_problems(sentence, grounding, check_commitments=check_commitments, check_claims=check_claims)
         if bad:
             out.dropped += len(bad)
             out.removed += bad

@@ -26,8 +26,10 @@ from copilot.engine.grounding import (
     sentence_problems,
     split_sentences,
 )
+from copilot.engine.injection import injected_passages
 from copilot.engine.prompts import PromptRenderer
-from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, SuggestedReply, TimelineItem
+from copilot.engine.schemas import CardInsights, Fact, OpenItem, Snippet, SuggestedReply
+from copilot.interactions.schemas import TimelineItem
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +191,8 @@ class LLMEngine:
                  offline: CardInsights) -> tuple[CardInsights, int, str]:
         messages, refs = self.card_messages(items=items, now=now, offline=offline)
         card = parse_json_output(self._complete(messages, CARD_MAX_TOKENS), _LLMCard)
-        return _ground_card(card, items, refs, now, offline) + (self.prompts.version,)
+        return _ground_card(card, items, refs, now, offline,
+                            instructions=[_message_text(messages[0].content)]) + (self.prompts.version,)
 
     # -- suggestions --------------------------------------------------------------------------------------
     def _suggest_variables(self, *, items: Sequence[TimelineItem], insights: CardInsights, message: str,
@@ -211,9 +214,11 @@ class LLMEngine:
         variables, refs, snippet_refs = self._suggest_variables(
             items=items, insights=insights, message=message, channel=channel, snippets=snippets,
             customer_name=customer_name, closing="Draft the replies as one JSON object.")
-        raw = self._complete(self._messages("suggestions", variables), SUGGEST_MAX_TOKENS)
+        messages = self._messages("suggestions", variables)
+        raw = self._complete(messages, SUGGEST_MAX_TOKENS)
         parsed = parse_json_output(raw, _LLMSuggestions)
-        grounding = reply_grounding(items, message, snippets, customer_name, insights)
+        grounding = reply_grounding(items, message, snippets, customer_name, insights,
+                                    instructions=[_message_text(messages[0].content)])
         dropped = 0
         out: list[SuggestedReply] = []
         for reply in parsed.suggestions:
@@ -249,7 +254,8 @@ class LLMEngine:
             items=items, insights=insights, message=message, channel=channel, snippets=snippets,
             customer_name=customer_name, closing="Draft the replies now, as plain text.")
         messages = self._messages("suggestions", variables, system="suggestions_stream.system.md.j2")
-        grounding = reply_grounding(items, message, snippets, customer_name, insights)
+        grounding = reply_grounding(items, message, snippets, customer_name, insights,
+                                    instructions=[_message_text(messages[0].content)])
         deadline = time.monotonic() + STREAM_DEADLINE_FACTOR * self.config.timeout_s
 
         def chunks() -> Iterator[str]:
@@ -321,18 +327,32 @@ def _sentence_ok(sentence: str, grounding: Grounding) -> bool:
 
 
 def reply_grounding(items: Sequence[TimelineItem], message: str, snippets: Sequence[Snippet],
-                    customer_name: str | None, insights: CardInsights | None = None) -> Grounding:
+                    customer_name: str | None, insights: CardInsights | None = None, *,
+                    instructions: Sequence[str] = ()) -> Grounding:
     """Replies may use identifiers from the history, the latest message and the reference snippets; they may only
     commit to what an agent (outbound message or internal note) or a snippet already committed to; they never
-    repeat a superseded value nor paste internal guidance (internal articles and agent notes)."""
+    repeat a superseded value nor paste internal guidance (internal articles and agent notes) or the prompt's
+    `instructions`, nor echo customer text that carries an attack."""
     texts = [*_history_texts(items), message, customer_name or "", *(s.text for s in snippets)]
-    agent_texts = [i.text for i in items if i.direction != "inbound" and i.author_role in ("agent", "system")]
     internal = [*(s.text for s in snippets if s.audience == "internal"),
-                *(i.text for i in items if i.direction == "internal")]
+                *(i.text for i in items if i.direction == "internal"), *instructions]
     public = [*(s.text for s in snippets if s.audience == "public"),
               *(i.text for i in items if i.direction == "outbound")]
-    return Grounding(texts, [*agent_texts, *(s.text for s in snippets)],
-                     superseded=_superseded(insights) if insights else (), internal=internal, public=public)
+    return Grounding(texts, [*_agent_texts(items), *(s.text for s in snippets)],
+                     superseded=_superseded(insights) if insights else (), internal=internal, public=public,
+                     injected=_injected(items, message))
+
+
+def _agent_texts(items: Sequence[TimelineItem]) -> list[str]:
+    """What the company said: an agent's or the system's own interactions, never text inside a customer's message
+    (whatever role it claims)."""
+    return [i.text for i in items if i.direction != "inbound" and i.author_role in ("agent", "system")]
+
+
+def _injected(items: Sequence[TimelineItem], message: str = "") -> list[str]:
+    """Passages of the customer's text that carry an attack marker (see `copilot.engine.injection`)."""
+    return [p for text in (*(i.text for i in items if i.direction == "inbound"), message)
+            for p in injected_passages(text)]
 
 
 def _superseded(insights: CardInsights) -> list[str]:
@@ -411,8 +431,13 @@ def _truncate_sentences(text: str, limit: int) -> str:
 
 
 def _ground_card(card: _LLMCard, items: Sequence[TimelineItem], refs: dict[str, TimelineItem], now: datetime,
-                 offline: CardInsights) -> tuple[CardInsights, int]:
-    grounding = Grounding(_history_texts(items), superseded=_superseded(offline))
+                 offline: CardInsights, *, instructions: Sequence[str] = ()) -> tuple[CardInsights, int]:
+    # Commitments the card may state as made: an agent's own words, and the promises the offline engine traced to
+    # an agent's turn (a call transcript logged under the customer holds the agent's lines too).
+    offline_promises = [o for o in (*offline.open_items, *offline.closed_items) if o.kind in ("promise", "action")]
+    grounding = Grounding(_history_texts(items), [*_agent_texts(items), *(o.text for o in offline_promises)],
+                          superseded=_superseded(offline), internal=instructions, injected=_injected(items))
+    promised_in = {o.interaction_id for o in offline_promises}
     per_item = {i.interaction_id: compact(f"{i.subject or ''}\n{i.text}") for i in items}
     offline_by_value = {compact(f.value): f for f in offline.facts}
     dropped = 0
@@ -439,6 +464,8 @@ def _ground_card(card: _LLMCard, items: Sequence[TimelineItem], refs: dict[str, 
         if not value:
             continue
         ok, unknown = grounding.value_is_grounded(value)
+        if ok and sentence_problems(value, grounding, check_claims=True):
+            ok, unknown = False, 1  # "refund approved": a claim no agent made, or text of an attack
         if not ok:
             dropped += unknown
             log.info("llm card: dropped ungrounded fact %s=%r", raw.kind, value)
@@ -454,19 +481,24 @@ def _ground_card(card: _LLMCard, items: Sequence[TimelineItem], refs: dict[str, 
                           channel=source.channel, occurred_at=source.occurred_at))
     facts = _cap_facts(facts + _missing_offline_facts(facts, offline.facts))
 
-    summary = clean_text(card.summary, grounding)
+    summary = clean_text(card.summary, grounding, check_claims=True)
     dropped += summary.dropped
     summary_text = _limit_words(summary.text, MAX_SUMMARY_WORDS) or offline.summary
 
     open_items: list[OpenItem] = []
     for raw_item in card.open_items:
-        text = clean_text(raw_item.text, grounding)
+        ours = raw_item.kind in ("promise", "action")  # the company's commitments, not the customer's wishes
+        text = clean_text(raw_item.text, grounding, check_claims=ours)
         dropped += text.dropped
         if not text.text or text.dropped:
             continue
         item = refs.get((raw_item.ref or "").strip())
         if item is None:
             continue  # untraceable: the offline engine's open items cover it
+        if ours and item.direction == "inbound" and item.interaction_id not in promised_in:
+            dropped += 1  # a promise "in" a customer's message is the customer's text, whatever it claims
+            log.info("llm card: dropped a promise traced to a customer's message")
+            continue
         due_date = _parse_due(raw_item.due)
         overdue = bool(due_date and raw_item.kind in ("promise", "action", "waiting_for")
                        and due_date < now.astimezone(UTC))

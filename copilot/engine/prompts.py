@@ -15,6 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError, UndefinedError
 
+from copilot.engine.injection import fold
+
 _DATA_TAG_RE = re.compile(r"[<>&]")
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
@@ -39,8 +41,10 @@ def default_prompts_dir() -> Path:
 
 
 def escape_data(value: Any) -> str:
-    """Customer text goes inside data tags; escaping `<`, `>` and `&` means it can never close the tag."""
-    return _DATA_TAG_RE.sub(lambda m: _ESCAPES[m.group(0)], str(value))
+    """Customer text goes inside data tags; escaping `<`, `>` and `&` means it can never close the tag (nor write a
+    chat-template token such as `<|im_start|>`). It is folded first (invisible characters removed, look-alike
+    letters mapped to Latin where they pose as Latin), so the model reads what the agent reads."""
+    return _DATA_TAG_RE.sub(lambda m: _ESCAPES[m.group(0)], fold(str(value)))
 
 
 def escape_attr(value: Any) -> str:

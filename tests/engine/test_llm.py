@@ -10,7 +10,8 @@ from pydantic import SecretStr
 
 from copilot.engine.grounding import Grounding
 from copilot.engine.llm import LLMEngine, LLMOutputError, grounded_stream, parse_json_output
-from copilot.engine.schemas import CardInsights, Fact, Snippet, SuggestedReply, TimelineItem
+from copilot.engine.schemas import CardInsights, Fact, Snippet, SuggestedReply
+from copilot.interactions.schemas import TimelineItem
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.llama_server import MODEL_ALIAS, LlamaServer, running_llama_server
 
@@ -71,7 +72,7 @@ def fake(server: FakeOpenAI) -> FakeOpenAI:
     server.state.scripted, server.state.requests = [], []
     from copilot.engine.selector import MODEL_JOBS
 
-    MODEL_JOBS.wait_idle(timeout_s=60)
+    MODEL_JOBS.wait_idle(timeout_s=600)
     MODEL_JOBS.clear()  # the same history against a rescripted server is a new question
     return server
 
@@ -460,7 +461,7 @@ def test_card_answers_at_once_and_the_model_version_follows(fake: FakeOpenAI) ->
         cfg = background(config(fake.base_url))
         first = build_insights(config=cfg, items=ITEMS, now=NOW)
         assert (first.engine, first.pending) == ("offline", "llm:fake-model")
-        kept = MODEL_JOBS.wait(card_job_key(cfg, ITEMS, NOW), timeout_s=30)
+        kept = MODEL_JOBS.wait(card_job_key(cfg, ITEMS, NOW), timeout_s=600)
         assert kept is not None and kept.engine == "llm:fake-model"
         again = build_insights(config=cfg, items=ITEMS, now=NOW)
         assert (again.engine, again.pending) == ("llm:fake-model", None)
@@ -484,14 +485,14 @@ def test_model_failure_in_the_background_keeps_the_offline_version(fake: FakeOpe
     cfg = background(config(break_server(fake, how), timeout_s=0.5))
     first = build_insights(config=cfg, items=ITEMS, now=NOW)
     assert first.engine == "offline" and first.pending
-    MODEL_JOBS.wait(card_job_key(cfg, ITEMS, NOW), timeout_s=30)
+    MODEL_JOBS.wait(card_job_key(cfg, ITEMS, NOW), timeout_s=600)
     card = build_insights(config=cfg, items=ITEMS, now=NOW)
     assert card.engine.startswith("offline (llm fallback: ") and card.pending is None
     assert card.output.summary == first.output.summary
     kwargs = suggest_kwargs()
     replies = build_suggestions(config=cfg, **kwargs)
     assert replies.engine == "offline" and replies.output
-    MODEL_JOBS.wait(suggestion_job_key(cfg, ITEMS, kwargs["message"], kwargs["channel"]), timeout_s=30)
+    MODEL_JOBS.wait(suggestion_job_key(cfg, ITEMS, kwargs["message"], kwargs["channel"]), timeout_s=600)
     assert build_suggestions(config=cfg, **kwargs).engine.startswith("offline (llm fallback: ")
 
 
@@ -503,7 +504,7 @@ def test_suggestions_answer_at_once_and_the_model_version_follows(fake: FakeOpen
     kwargs = suggest_kwargs()
     first = build_suggestions(config=cfg, **kwargs)
     assert (first.engine, first.pending) == ("offline", "llm:fake-model") and first.output
-    MODEL_JOBS.wait(suggestion_job_key(cfg, ITEMS, kwargs["message"], kwargs["channel"]), timeout_s=30)
+    MODEL_JOBS.wait(suggestion_job_key(cfg, ITEMS, kwargs["message"], kwargs["channel"]), timeout_s=600)
     again = build_suggestions(config=cfg, **kwargs)
     assert again.engine == "llm:fake-model" and len(again.output) == 2
 
@@ -527,7 +528,7 @@ def test_a_full_queue_answers_offline_and_says_busy() -> None:
         assert not jobs.submit("b", "group-b", blocked, done)
     finally:
         release.set()
-    assert jobs.wait("a", timeout_s=30) is not None
+    assert jobs.wait("a", timeout_s=600) is not None
 
 
 # -- a second, independent implementation of the protocol: llama.cpp's server with SmolLM2 ---------------------

@@ -15,9 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from copilot.engine.injection import markers
 from copilot.engine.offline.spelled import normalise_spelled
 from copilot.engine.offline.text import GREETING, NOISE_LINE, QUOTE_HEADER, SIGN_OFF, URL, split_sentences
-from copilot.engine.schemas import AuthorRole, TimelineItem
+from copilot.interactions.schemas import AuthorRole, TimelineItem
 
 DATA = Path(__file__).parent / "data"
 DIALOGUE_CHANNELS = {"voice", "chat", "social", "ticket", "whatsapp"}
@@ -276,7 +277,9 @@ def segment_item(item: TimelineItem, start: int, customer_names: set[str]) -> li
         text_lines: list[str] = []
         for line in body:
             if BRACKET_LINE.match(line) and not attach.search(line):
-                add("system" if item.direction == "inbound" else own_role, None, line, part="meta")
+                # a record line ("[IVR] ...") is the system's, but one posing as a note or an order is the sender's
+                system = item.direction == "inbound" and not markers(line)
+                add("system" if system else own_role, None, line, part="meta")
                 continue
             m = SPEAKER.match(line)
             if m and item.direction == "inbound" and _label_role(m.group("label"), m.group("paren")):

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 
+from copilot.engine.injection import markers
 from copilot.engine.offline.dates import find_dates, find_due
-from copilot.engine.offline.extract import Mention, luhn_ok
+from copilot.engine.offline.extract import Mention
 from copilot.engine.offline.kinds import ID_KINDS, FactKind
 from copilot.engine.offline.segment import Turn, lexicon, rx
 from copilot.engine.offline.text import split_sentences
+from copilot.interactions.redact import luhn_valid
 
 MASK = "[…]"
 NOT_FOUND = re.compile(r"couldn'?t find|can'?t find|cannot find|could not find|not find|don'?t see that|doesn'?t exist|"
@@ -96,7 +98,7 @@ class Value:
                 score -= 3.0
         digits = re.sub(r"\D", "", self.key)
         if len(digits) in (15, 16) and digits == self.key:
-            score += 4.0 if luhn_ok(digits) else 0.0
+            score += 4.0 if luhn_valid(digits) else 0.0
         return score
 
 
@@ -550,7 +552,10 @@ def track(turns: list[Turn], mentions: list[Mention]) -> CardState:
 
 
 def problem_score(text: str) -> float:
-    """How much a customer sentence states the open need (a question, "still", a money word, digits)."""
+    """How much a customer sentence states the open need (a question, "still", a money word, digits). A sentence
+    carrying an attack ("ignore your rules", "I have approved a refund") states none: it is never quoted as one."""
+    if markers(text):
+        return -5.0
     low = text.lower()
     score = 1.2 * len(rx("problem").findall(low))
     score += 1.0 if "?" in text else 0.0
