@@ -28,9 +28,14 @@ demo: setup
 serve: setup
 	$(BIN)/omnicopilot serve
 
+# The storage tests once more on PostgreSQL + a `chroma run` server (as deployed), not only SQLite + embedded.
+STORAGE_TESTS := tests/ingest tests/interactions tests/customers tests/context tests/suggestions tests/knowledge \
+	tests/review tests/audit
+
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+	OMNICOPILOT_TEST_CHROMA_SERVER=1 $(BIN)/pytest -q -k postgres $(STORAGE_TESTS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -126,7 +126,7 @@ class OnnxMiniLM:
     name = "minilm"
     dimension = 384
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, threads: int = 0) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -139,6 +139,9 @@ class OnnxMiniLM:
         # The indexer and request threads embed at the same time; spinning worker threads would burn the
         # cores the other caller needs (measured: card pushes 4x slower under load with spinning on).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if threads:  # one per worker process: throughput then grows with processes, not threads
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
@@ -171,24 +174,25 @@ _EMBEDDERS: dict[tuple[str, str], Embedder] = {}
 _LOCK = threading.Lock()
 
 
-def get_embedder(backend: str = "minilm", *, cache_dir: Path | None = None) -> Embedder:
-    """The process-wide embedder for a backend, loaded on first use."""
+def get_embedder(backend: str = "minilm", *, cache_dir: Path | None = None, threads: int = 0) -> Embedder:
+    """The process-wide embedder for a backend, loaded on first use (with `threads`, 0 for the runtime's
+    default: one per core)."""
     cache = Path(cache_dir or Path.home() / ".cache" / "omnicopilot")
     key = (backend, str(cache))
     with _LOCK:
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = _load(backend, cache)
+            _EMBEDDERS[key] = _load(backend, cache, threads)
         return _EMBEDDERS[key]
 
 
-def _load(backend: str, cache_dir: Path) -> Embedder:
+def _load(backend: str, cache_dir: Path, threads: int = 0) -> Embedder:
     if backend == "hashing":
         return HashingEmbedder()
     if backend == "minilm-torch":
         return TorchMiniLM()
     if backend == "minilm":
         try:
-            return OnnxMiniLM(cache_dir)
+            return OnnxMiniLM(cache_dir, threads)
         except Exception as err:  # no onnx exporter, read-only cache: same model, slower runtime
             log.warning("ONNX embedding unavailable (%r); using sentence-transformers on torch", err)
             return TorchMiniLM()

@@ -3,6 +3,10 @@
 The index is derived: whatever is committed but not yet indexed (a crash, a Chroma outage) waits in
 `index_outbox` and is indexed when possible. Embedding of one batch overlaps with writing the
 previous one to Chroma, so ingest runs near the embedder's own rate.
+
+Any number of indexers (in `serve` processes and `omnicopilot worker`s) drain one outbox: each batch is
+claimed with a lease (`copilot.worker.leases`). A batch whose indexer died is taken again once its lease
+expires; writing it twice is harmless, since a Chroma upsert by interaction id replaces the entry.
 """
 from __future__ import annotations
 
@@ -13,13 +17,15 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from copilot.config import Settings
 from copilot.database.core import Database
 from copilot.indexing.embeddings import Embedder, get_embedder
 from copilot.indexing.vectorstore import VectorStore
 from copilot.interactions.models import IndexOutbox, Interaction
+from copilot.worker import leases
+from copilot.worker.leases import OUTBOX, Claim
 
 log = logging.getLogger(__name__)
 BATCH = 512  # larger batches pad less: texts are sorted by length within a batch
@@ -42,6 +48,9 @@ def metadata_of(interaction: Interaction) -> dict[str, Any]:
     }
 
 
+Batch = tuple[Claim, list[Interaction]]
+
+
 class Indexer:
     """One per process. `start()` runs a background thread; `wake()` after a commit."""
 
@@ -54,6 +63,7 @@ class Indexer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._draining = threading.Lock()  # one drain at a time in a process; other processes claim apart
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer")
         self.last_error: str | None = None
 
@@ -61,7 +71,8 @@ class Indexer:
     def embedder(self) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                self._embedder = get_embedder(self.settings.embedding_backend, cache_dir=self.settings.cache_dir)
+                self._embedder = get_embedder(self.settings.embedding_backend, cache_dir=self.settings.cache_dir,
+                                              threads=self.settings.embed_threads)
             return self._embedder
 
     @property
@@ -113,60 +124,78 @@ class Indexer:
                 self._wake.wait(timeout=5.0)
                 self._wake.clear()
 
-    def _next_batch(self, after_id: int) -> list[tuple[int, Interaction]]:
+    def _next_batch(self) -> Batch | None:
+        held = leases.claim(self.db, OUTBOX, limit=BATCH, lease_s=self.settings.lease_s)
+        if not held:
+            return None
         with self.db.session() as session:
-            rows = session.execute(
-                select(IndexOutbox.id, Interaction)
-                .join(Interaction, Interaction.id == IndexOutbox.interaction_id)
-                .where(IndexOutbox.id > after_id)
-                .order_by(IndexOutbox.id).limit(BATCH)).all()
-            return [(row[0], row[1]) for row in rows]
+            found = session.execute(select(IndexOutbox.id, Interaction)
+                                    .join(Interaction, Interaction.id == IndexOutbox.interaction_id)
+                                    .where(IndexOutbox.id.in_(held.ids)).order_by(IndexOutbox.id)).all()
+        return held, [row[1] for row in found]
 
-    def _write(self, batch: list[tuple[int, Interaction]], vectors: list[list[float]]) -> None:
+    def _write(self, batch: Batch, vectors: list[list[float]]) -> None:
+        held, interactions = batch
         by_tenant: dict[str, list[int]] = {}
-        for pos, (_, interaction) in enumerate(batch):
+        for pos, interaction in enumerate(interactions):
             by_tenant.setdefault(interaction.tenant_id, []).append(pos)
         try:
             for tenant, positions in by_tenant.items():
                 self.store.upsert(tenant=tenant,
-                                  ids=[batch[p][1].id for p in positions],
-                                  metadatas=[metadata_of(batch[p][1]) for p in positions],
+                                  ids=[interactions[p].id for p in positions],
+                                  metadatas=[metadata_of(interactions[p]) for p in positions],
                                   embeddings=[vectors[p] for p in positions])
         except Exception as err:
-            with self.db.session() as session:
-                session.execute(update(IndexOutbox).where(IndexOutbox.id.in_([b[0] for b in batch]))
-                                .values(attempts=IndexOutbox.attempts + 1, last_error=repr(err)[:2000]))
-                session.commit()
+            self.store.forget_collections()  # another process may have dropped them (`reindex`)
+            leases.release(self.db, OUTBOX, held, attempts=OUTBOX.c.attempts + 1, last_error=repr(err)[:2000])
             raise
-        with self.db.session() as session:
-            session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([b[0] for b in batch])))
-            session.commit()
+        leases.finish(self.db, OUTBOX, held)
 
     def drain(self) -> int:
-        """Index everything in the outbox now; returns how many records were indexed."""
-        total, after_id = 0, 0
+        """Index everything in the outbox now (what other indexers have not claimed); returns how many
+        records this process indexed."""
+        with self._draining:
+            return self._drain()
+
+    def _drain(self) -> int:
+        total = 0
         pending: Future[None] | None = None
+        batch: Batch | None = None
         try:
             while not self._stop.is_set():
-                batch = self._next_batch(after_id)
-                if not batch:
+                batch = self._next_batch()
+                if batch is None:
                     break
-                after_id = batch[-1][0]
-                vectors = self.embedder.embed([document_of(i) for _, i in batch])
+                if not batch[1]:  # its interactions were deleted meanwhile: nothing to index
+                    leases.finish(self.db, OUTBOX, batch[0])
+                    batch = None
+                    continue
+                vectors = self.embedder.embed([document_of(i) for i in batch[1]])
                 if pending is not None:
-                    pending.result()  # the previous batch reached Chroma before we queue the next
+                    previous, pending = pending, None
+                    previous.result()  # the previous batch reached Chroma before we queue the next
                 pending = self._writer.submit(self._write, batch, vectors)
-                total += len(batch)
-        finally:
+                total += len(batch[1])
+                batch = None
             if pending is not None:
-                pending.result()
+                previous, pending = pending, None
+                previous.result()
+        except BaseException:
+            if batch is not None:  # claimed but not written: free it now rather than at lease expiry
+                leases.release(self.db, OUTBOX, batch[0])
+            if pending is not None:
+                with contextlib.suppress(Exception):
+                    pending.result()
+            raise
         if total:
             self.last_error = None
         return total
 
-    def rebuild(self, *, progress: Any = None) -> int:
-        """Drop the index and rebuild it from SQL (`omnicopilot reindex`)."""
-        self.store.reset()
+    def rebuild(self, *, progress: Any = None, in_place: bool = False) -> int:
+        """Rebuild the index from SQL (`omnicopilot reindex`): dropped first, or `in_place`, where every record
+        is upserted by id into the live collections, so searches keep working meanwhile."""
+        if not in_place:
+            self.store.reset()
         with self.db.session() as session:
             session.execute(delete(IndexOutbox))
             ids = session.execute(select(Interaction.id, Interaction.tenant_id)).all()

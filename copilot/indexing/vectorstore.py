@@ -108,6 +108,11 @@ class VectorStore:
         if ids:
             self.collection(tenant, kind).delete(ids=list(ids))
 
+    def forget_collections(self) -> None:
+        """Look collections up again on next use: another process may have dropped and recreated them."""
+        with self._lock:
+            self._collections.clear()
+
     def reset(self) -> None:
         """Drop every collection of ours (`omnicopilot reindex` rebuilds them from SQL)."""
         with self._lock:

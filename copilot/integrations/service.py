@@ -19,17 +19,21 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from copilot.audit.service import purge_reads
 from copilot.auth.secrets import secret_problem
 from copilot.config import Settings
 from copilot.database.core import Database, utcnow
 from copilot.exceptions import BadRequest, NotFound, Unauthorized, Unprocessable, describe_validation_errors
 from copilot.exceptions import UnsupportedMediaType as UnsupportedMediaTypeError
+from copilot.ingest.service import IngestResult, ingest
+from copilot.ingest.stages import validate
 from copilot.integrations import base
 from copilot.integrations.crypto import decrypt_json, encrypt_json, fernet_for
 from copilot.integrations.models import ConnectorConfig, ConnectorStats, WebhookDelivery
 from copilot.integrations.registry import load_connectors
 from copilot.interactions.redact import redact_body
-from copilot.interactions.service import IngestResult, ingest, validate_record
+from copilot.worker import leases
+from copilot.worker.leases import DELIVERIES
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 600
@@ -87,6 +91,7 @@ class ConnectorHub:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._processing = threading.Lock()
 
     # settings -------------------------------------------------------------------------------
     def get(self, name: str) -> base.Connector:
@@ -204,7 +209,7 @@ class ConnectorHub:
         # Every record is checked now so the sender hears which one is wrong and why; the valid ones go in.
         rejected = []
         for index, record in enumerate(records):
-            problem = validate_record(record, region=self.settings.default_region)
+            problem = validate(record, region=self.settings.default_region)
             if isinstance(problem, str):
                 rejected.append({"index": index, "error": problem})
         if records and len(rejected) == len(records):
@@ -225,13 +230,20 @@ class ConnectorHub:
         return {"status": "accepted", "records": len(records) - len(rejected), "rejected": rejected}
 
     def process_pending(self, limit: int = 50) -> int:
-        """Parse and ingest stored deliveries (also those a crash left behind)."""
-        with self.db.session() as session:
-            pending = list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.status == "pending")
-                                           .order_by(WebhookDelivery.id).limit(limit)))
-        for delivery in pending:
-            self._process(delivery)
-        return len(pending)
+        """Parse and ingest stored deliveries (also those a crash left behind). Each batch is claimed with a
+        lease, so across a fleet of workers every delivery is processed once; within this process the
+        calls take turns."""
+        with self._processing:
+            held = leases.claim(self.db, DELIVERIES, where=[DELIVERIES.c.status == "pending"], limit=limit,
+                                lease_s=self.settings.lease_s)
+            if not held:
+                return 0
+            with self.db.session() as session:
+                pending = list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(held.ids))
+                                               .order_by(WebhookDelivery.id)))
+            for delivery in pending:
+                self._process(delivery, held)
+            return len(held.ids)
 
     def purge_processed(self) -> int:
         """Processed deliveries older than the retention period: their records are stored, the bodies are not
@@ -243,7 +255,7 @@ class ConnectorHub:
             session.commit()
         return gone or 0
 
-    def _process(self, delivery: WebhookDelivery) -> None:
+    def _process(self, delivery: WebhookDelivery, held: leases.Claim) -> None:
         error: str | None = None
         result = IngestResult()
         try:
@@ -262,12 +274,10 @@ class ConnectorHub:
         except Exception as err:  # keep the delivery; it is retried and its error is visible
             log.exception("webhook delivery %s failed", delivery.id)
             error = repr(err)
-        with self.db.session() as session:
-            failed = error is not None and not (result.created or result.duplicates or result.rejected)
-            session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(
-                status="failed" if failed and delivery.attempts >= 4 else ("pending" if failed else "processed"),
-                attempts=WebhookDelivery.attempts + 1, error=error, processed_at=utcnow()))
-            session.commit()
+        failed = error is not None and not (result.created or result.duplicates or result.rejected)
+        leases.release(self.db, DELIVERIES, held, [delivery.id], error=error, processed_at=utcnow(),
+                       status="failed" if failed and delivery.attempts >= 4 else ("pending" if failed else "processed"),
+                       attempts=delivery.attempts + 1)
         self.bump(tenant_id=delivery.tenant_id, name=delivery.connector, ingested=result.created,
                   duplicates=result.duplicates, rejected=len(result.rejected), error=error)
 
@@ -289,7 +299,9 @@ class ConnectorHub:
                 if self.process_pending():
                     continue
                 if time.monotonic() - last_purge > PURGE_EVERY_S:
+                    # the audit log's retention rides on this loop: it runs wherever the background work does
                     self.purge_processed()
+                    purge_reads(self.db, retention_days=self.settings.audit_retention_days)
                     last_purge = time.monotonic()
             except Exception:
                 log.exception("webhook worker failed; retrying")

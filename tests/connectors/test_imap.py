@@ -112,7 +112,7 @@ def dovecot() -> Iterator[Dovecot]:
     proc = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     server = Dovecot(port=port, root=root)
-    deadline = time.time() + 20
+    deadline = time.time() + 300
     while True:
         if proc.poll() is not None:
             output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""

@@ -88,6 +88,7 @@ def test_reindex_rebuilds_a_deleted_index_from_sql(settings_factory, tmp_path: P
     records = tmp_path / "records.jsonl"
     records.write_text("\n".join(json.dumps(make_record(tenant="acme")) for _ in range(4)))
     env = env_of(settings)
+    assert run_cli(env, "tenants", "create", "acme").returncode == 0
     assert run_cli(env, "import", str(records)).returncode == 0
     shutil.rmtree(settings.chroma_path)
     result = run_cli(env, "reindex", "--json")
@@ -99,4 +100,29 @@ def test_reindex_rebuilds_a_deleted_index_from_sql(settings_factory, tmp_path: P
     with engine.connect() as conn:
         ids = [row[0] for row in conn.execute(text("SELECT id FROM interactions"))]
     engine.dispose()
+    assert stored_ids(settings, "acme", ids) == set(ids)
+
+
+def test_reindex_in_place_keeps_the_index_and_adds_what_it_lacks(settings_factory, tmp_path: Path) -> None:
+    settings = settings_factory()
+    env = env_of(settings)
+    assert run_cli(env, "tenants", "create", "acme").returncode == 0
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(json.dumps(make_record(tenant="acme")) for _ in range(3)))
+    assert run_cli(env, "import", str(first)).returncode == 0
+    later = tmp_path / "later.jsonl"
+    later.write_text("\n".join(json.dumps(make_record(tenant="acme")) for _ in range(2)))
+    assert run_cli(env, "import", str(later), "--no-index").returncode == 0  # stored, not yet indexed
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.sqlalchemy_url)
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM interactions"))]
+        conn.execute(text("DELETE FROM index_outbox"))  # as if the outbox had been lost: only a reindex helps
+        conn.commit()
+    engine.dispose()
+    # (the index is read once, at the end: embedded Chroma must not be open in this process meanwhile)
+    result = run_cli(env, "reindex", "--in-place", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"indexed": 5}
     assert stored_ids(settings, "acme", ids) == set(ids)

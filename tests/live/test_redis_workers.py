@@ -1,4 +1,5 @@
-"""Two `omnicopilot serve` processes sharing Redis: each delivers every event to its own watchers."""
+"""Two `omnicopilot serve` processes sharing Redis (and the database and a Chroma server, as several API
+processes must): each delivers every event to its own watchers."""
 from __future__ import annotations
 
 import contextlib
@@ -10,9 +11,9 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.conftest import MASTER_KEY, make_record
-from tests.support.processes import ServeProcess
+from tests.support.processes import ChromaServer, ServeProcess
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.chroma_server]
 
 
 def receive_type(ws, kind: str, timeout_s: float = 120.0) -> dict:  # noqa: ANN001
@@ -25,13 +26,16 @@ def receive_type(ws, kind: str, timeout_s: float = 120.0) -> dict:  # noqa: ANN0
 
 def test_each_worker_pushes_what_another_ingested(redis_url: str, tmp_path) -> None:  # noqa: ANN001
     database = f"sqlite:///{tmp_path / 'shared.db'}"
+    chroma = ChromaServer(tmp_path / "chroma-server").start()
     workers = []
     with contextlib.ExitStack() as stack:
+        stack.callback(chroma.stop)
         stack.callback(lambda: [w.stop() for w in workers])
         for name in ("a", "b"):
             workers.append(ServeProcess({
                 "OMNICOPILOT_DATA_DIR": str(tmp_path / name), "OMNICOPILOT_CACHE_DIR": str(tmp_path / "cache"),
                 "OMNICOPILOT_DATABASE_URL": database, "OMNICOPILOT_REDIS_URL": redis_url,
+                "OMNICOPILOT_CHROMA_URL": chroma.url,
                 "OMNICOPILOT_EMBEDDING_BACKEND": "hashing", "OMNICOPILOT_MASTER_KEY": MASTER_KEY,
                 "OMNICOPILOT_PULL_INTERVAL_S": "0", "OMNICOPILOT_LOG_LEVEL": "warning"}).start())
         a, b = workers
