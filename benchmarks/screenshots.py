@@ -1,8 +1,11 @@
 """Take the README's screenshots of the demo: `make screenshots` (opt-in; the tests never write into docs/).
 
 Loads the demo data set into a throw-away data directory, serves it, and opens each named demo customer in the
-agent sidebar (480x900) and the supervisor console in headless Chromium. Writes
-`docs/screenshots/sidebar-<first name>.png` per customer and `docs/screenshots/console.png`.
+agent sidebar and the supervisor console in headless Chromium. Writes, into docs/screenshots/:
+- `sidebar-<first name>.png`: what an agent sees on load at 480x900, per customer;
+- `sidebar-<first name>-360.png`: the same at 360 px wide (360x800);
+- `console.png` (1280x800) and `console-360.png` (360 px wide), whole pages.
+`--full-page` makes the sidebar pictures whole pages instead of what shows without scrolling.
 """
 from __future__ import annotations
 
@@ -27,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
-SIDEBAR = {"width": 480, "height": 900}
-CONSOLE = {"width": 1280, "height": 900}
+SIDEBARS = {"": {"width": 480, "height": 900}, "-360": {"width": 360, "height": 800}}  # file suffix: viewport
+CONSOLES = {"": {"width": 1280, "height": 800}, "-360": {"width": 360, "height": 800}}
 
 
 def free_port() -> int:
@@ -63,52 +66,63 @@ def sign_in(page: Any, key: str) -> None:
     page.click("form.signin-form button[type=submit]")
 
 
-def shoot(base: str, loaded: dict[str, Any], out: Path) -> list[Path]:
+def shoot(base: str, loaded: dict[str, Any], out: Path, *, full_page: bool = False) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     written: list[Path] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for tenant, customers in loaded["customers"].items():
-            key = loaded["keys"][tenant]["agent"]
-            context = browser.new_context(viewport=SIDEBAR)
-            page = context.new_page()
-            signed_in = False
-            for customer in customers:
-                if not customer.get("name") or not customer.get("identity"):
-                    continue  # a contact the demo never named is not one of its customers
-                page.goto(f"{base}/sidebar?identity={urllib.request.quote(customer['identity'])}")
-                if not signed_in:
-                    sign_in(page, key)
-                    signed_in = True
-                page.wait_for_selector("#customer-name")
-                page.locator("#customer-name", has_text=customer["name"]).wait_for(timeout=30_000)
-                # The card and the replies arrive separately: wait for both before the picture.
-                page.wait_for_selector("#facts .fact, #facts .empty", timeout=30_000)
-                page.wait_for_selector("#suggestions .suggestion", timeout=60_000)
-                page.wait_for_timeout(300)  # let the last paint settle; the picture is not a measurement
-                path = out / f"sidebar-{first_name(customer['name'])}.png"
-                page.screenshot(path=str(path), full_page=True)
-                written.append(path)
-                print(f"  {path.relative_to(ROOT)}  ({tenant}: {customer['name']})", flush=True)
-            context.close()
+        for suffix, viewport in SIDEBARS.items():
+            for tenant, customers in loaded["customers"].items():
+                written += shoot_sidebars(browser, base, loaded["keys"][tenant]["agent"], tenant, customers, out,
+                                          suffix=suffix, viewport=viewport, full_page=full_page)
         tenant = next(iter(loaded["keys"]))
-        console = browser.new_context(viewport=CONSOLE).new_page()
-        console.goto(f"{base}/console")
-        sign_in(console, loaded["keys"][tenant]["supervisor"])
-        console.wait_for_selector("#needs-supervisor", state="hidden", timeout=30_000)
-        console.wait_for_load_state("networkidle")
-        path = out / "console.png"
-        console.screenshot(path=str(path), full_page=True)
-        written.append(path)
-        print(f"  {path.relative_to(ROOT)}  ({tenant} console)", flush=True)
+        for suffix, viewport in CONSOLES.items():
+            console = browser.new_context(viewport=viewport).new_page()
+            console.goto(f"{base}/console")
+            sign_in(console, loaded["keys"][tenant]["supervisor"])
+            console.wait_for_selector("body[data-ready=console]", timeout=60_000)  # set once tiles and rows are in
+            console.wait_for_load_state("networkidle")
+            console.wait_for_timeout(500)  # the charts animate in; the picture is not a measurement
+            path = out / f"console{suffix}.png"
+            console.screenshot(path=str(path), full_page=True)
+            written.append(path)
+            print(f"  {path.relative_to(ROOT)}  ({tenant} console, {viewport['width']} px)", flush=True)
+            console.context.close()
         browser.close()
+    return written
+
+
+def shoot_sidebars(browser: Any, base: str, key: str, tenant: str, customers: list[dict[str, Any]], out: Path, *,
+                   suffix: str, viewport: dict[str, int], full_page: bool) -> list[Path]:
+    written: list[Path] = []
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    signed_in = False
+    for customer in customers:
+        if not customer.get("name") or not customer.get("identity"):
+            continue  # a contact the demo never named is not one of its customers
+        page.goto(f"{base}/sidebar?identity={urllib.request.quote(customer['identity'])}")
+        if not signed_in:
+            sign_in(page, key)
+            signed_in = True
+        page.locator("#customer-name", has_text=customer["name"]).wait_for(timeout=30_000)
+        # The card and the replies arrive separately: wait for both before the picture.
+        page.wait_for_selector("#facts .fact, #facts .empty-row", timeout=30_000)
+        page.wait_for_selector("#suggestions .suggestion[data-suggestion-id], #suggestions .muted", timeout=60_000)
+        page.wait_for_timeout(300)  # let the last paint settle; the picture is not a measurement
+        path = out / f"sidebar-{first_name(customer['name'])}{suffix}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        written.append(path)
+        print(f"  {path.relative_to(ROOT)}  ({tenant}: {customer['name']}, {viewport['width']} px)", flush=True)
+    context.close()
     return written
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    ap.add_argument("--full-page", action="store_true", help="whole sidebar pages, not what shows without scrolling")
     ap.add_argument("--embedding-backend", default=None,
                     help="OMNICOPILOT_EMBEDDING_BACKEND for the demo (default: the configured one)")
     args = ap.parse_args()
@@ -134,7 +148,7 @@ def main() -> None:
         try:
             wait_healthy(base, serve)
             print(f"demo: {loaded['created']} interactions; screenshots into {args.out}", flush=True)
-            written = shoot(base, loaded, args.out)
+            written = shoot(base, loaded, args.out, full_page=args.full_page)
         finally:
             os.killpg(serve.pid, signal.SIGTERM)
             serve.wait(timeout=30)

@@ -18,6 +18,7 @@ class ReviewedSuggestion(BaseModel):
     id: str
     customer_id: str
     customer_name: str | None
+    customer_identity: str | None = Field(None, description="one KIND:VALUE of the customer, to open the sidebar")
     channel: str
     engine: str
     prompt_version: str | None
@@ -75,6 +76,7 @@ class ReviewStats(BaseModel):
     by_agent: list[Breakdown]
     by_channel: list[Breakdown]
     by_engine: list[Breakdown]
+    by_prompt_version: list[Breakdown] = Field(default_factory=list)
 
 
 class MergeIn(BaseModel):
@@ -100,3 +102,107 @@ class MergeOut(BaseModel):
 
 class MergeList(BaseModel):
     merges: list[MergeOut]
+
+
+class MergeSide(BaseModel):
+    customer_id: str
+    name: str | None
+    identities: list[str] = Field(description="KIND:VALUE")
+    interactions: int
+    channels: list[str]
+    first_contact: datetime | None
+    last_contact: datetime | None
+
+
+class MergePreview(BaseModel):
+    survivor: MergeSide
+    absorbed: MergeSide
+    joining: list[str] = Field(description="identities the survivor gains (KIND:VALUE)")
+    interactions_moving: int
+    same_customer: bool = Field(description="both references already name one customer: nothing to merge")
+
+
+# -- leak points: repeat asks ----------------------------------------------------------------------
+
+class AskedMessage(BaseModel):
+    interaction_id: str
+    channel: str
+    occurred_at: datetime
+    agent: str = Field(description="the agent who asked (the name on the message)")
+    sentence: str = Field(description="the sentence that asks")
+    link: str = Field(description="the sidebar at this message")
+
+
+class GivenMessage(BaseModel):
+    interaction_id: str
+    channel: str
+    occurred_at: datetime
+    evidence: str = Field(description="the customer's sentence that gave it")
+    link: str
+
+
+class RepeatAsk(BaseModel):
+    customer_id: str
+    customer_name: str | None
+    customer_identity: str | None
+    kind: str = Field(description="what was asked for: order_number, photo, address, ... (engine's asking lexicon)")
+    label: str
+    value: str | None = Field(description="the value first given; none for a document or photo")
+    channel_switch: str = Field(description="channel first given on → channel asked on, e.g. email → voice")
+    asked: AskedMessage
+    first_given: GivenMessage
+    times_given: int = Field(description="on how many earlier contacts the customer had given it")
+    nth: int = Field(description="1 for the first repeat ask of this for this customer, 2 for the next, ...")
+    days_since_given: float
+    copilot_used: bool = Field(description="the agent accepted or edited a suggestion for the message answered")
+
+
+class ChannelPair(BaseModel):
+    from_channel: str
+    to_channel: str
+    label: str
+    repeat_asks: int
+
+
+class RepeatAskCounts(BaseModel):
+    agent_replies: int = Field(description="agent messages to customers (one per agent per interaction)")
+    replies_with_repeat_ask: int
+    repeat_asks: int
+    rate: float | None = Field(None, description="replies with a repeat ask / agent replies")
+
+
+class RepeatAskAgent(RepeatAskCounts):
+    agent: str
+
+
+class RepeatAskWeek(RepeatAskCounts):
+    week: str = Field(description="the Monday (ISO date) the week starts on")
+
+
+class RepeatAskKind(BaseModel):
+    kind: str
+    label: str
+    repeat_asks: int
+
+
+class CopilotUse(RepeatAskCounts):
+    copilot_used: bool
+
+
+class RepeatAskReport(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    total: int = Field(description="repeat asks")
+    agent_replies: int
+    replies_with_repeat_ask: int
+    rate: float | None
+    customers: int = Field(description="customers asked again at least once")
+    by_channel_pair: list[ChannelPair]
+    by_agent: list[RepeatAskAgent]
+    by_week: list[RepeatAskWeek]
+    by_kind: list[RepeatAskKind]
+    with_copilot: CopilotUse
+    without_copilot: CopilotUse
+    agents: list[str]
+    channels: list[str]
+    worst: list[RepeatAsk] = Field(description="most repeated first: times given, then nth ask, then days since")

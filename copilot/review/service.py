@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from copilot.auth.service import Principal
 from copilot.customers.identity import IdentityError, parse_identity
-from copilot.customers.models import Customer, CustomerMerge
-from copilot.customers.service import get_customer, merge, resolve, undo_merge
+from copilot.customers.models import Customer, CustomerMerge, Identity
+from copilot.customers.service import get_customer, identities_of, merge, resolve, undo_merge
 from copilot.exceptions import BadRequest, Conflict, NotFound
 from copilot.interactions.models import Interaction
 from copilot.review.schemas import (
@@ -26,6 +26,8 @@ from copilot.review.schemas import (
     DayStats,
     DiffOp,
     MergeOut,
+    MergePreview,
+    MergeSide,
     ReviewedSuggestion,
     ReviewPage,
     ReviewStats,
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 OUTCOMES = ("accepted", "edited", "rejected", "ignored")
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 EXACT_DISTANCE_CHARS = 3000  # beyond this (after trimming common ends) the distance is counted in words
+NO_PROMPT = "none"  # suggestions made without a versioned prompt (the offline engine)
 CSV_COLUMNS = ["id", "created_at", "customer_id", "customer_name", "channel", "engine", "prompt_version", "rank",
                "requested_by", "outcome", "feedback_by", "feedback_at", "edit_distance", "message", "text",
                "final_text"]
@@ -152,10 +155,11 @@ def word_diff(before: str, after: str) -> list[DiffOp]:
     return ops
 
 
-def reviewed(row: Suggestion, customer_name: str | None) -> ReviewedSuggestion:
+def reviewed(row: Suggestion, customer_name: str | None, identity: str | None = None) -> ReviewedSuggestion:
     outcome = outcome_of(row)
     item = ReviewedSuggestion(
-        id=row.id, customer_id=row.customer_id, customer_name=customer_name, channel=row.channel, engine=row.engine,
+        id=row.id, customer_id=row.customer_id, customer_name=customer_name, customer_identity=identity,
+        channel=row.channel, engine=row.engine,
         prompt_version=row.prompt_version, rank=row.rank, message=row.message, text=row.text,
         final_text=row.final_text, outcome=outcome, requested_by=row.requested_by,  # type: ignore[arg-type]
         feedback_by=row.feedback_by, created_at=row.created_at, feedback_at=row.feedback_at,
@@ -174,6 +178,18 @@ def customer_names(session: Session, ids: Iterable[str]) -> dict[str, str | None
     return dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(wanted))).all())
 
 
+def first_identities(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """One KIND:VALUE per customer (the first the sidebar shows), to open the customer from a link."""
+    wanted = list(set(ids))
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        for customer_id, kind, value in session.execute(
+                select(Identity.customer_id, Identity.kind, Identity.value)
+                .where(Identity.customer_id.in_(wanted[start:start + 500])).order_by(Identity.kind, Identity.value)):
+            out.setdefault(customer_id, f"{kind}:{value}")
+    return out
+
+
 def distinct(session: Session, column, *, tenant_id: str) -> list[str]:  # noqa: ANN001 - a mapped column
     return sorted(v for v in session.scalars(select(column).where(Suggestion.tenant_id == tenant_id).distinct())
                   if v)
@@ -185,9 +201,11 @@ def list_suggestions(session: Session, *, tenant_id: str, filters: Filters, limi
                                 .order_by(Suggestion.created_at.desc(), Suggestion.rank, Suggestion.id)
                                 .offset(offset).limit(limit)))
     names = customer_names(session, (r.customer_id for r in rows))
+    identities = first_identities(session, (r.customer_id for r in rows))
     agents = sorted(set(distinct(session, Suggestion.requested_by, tenant_id=tenant_id))
                     | set(distinct(session, Suggestion.feedback_by, tenant_id=tenant_id)))
-    return ReviewPage(items=[reviewed(r, names.get(r.customer_id)) for r in rows], total=total,
+    return ReviewPage(items=[reviewed(r, names.get(r.customer_id), identities.get(r.customer_id)) for r in rows],
+                      total=total,
                       next_offset=offset + limit if offset + limit < total else None, agents=agents,
                       channels=distinct(session, Suggestion.channel, tenant_id=tenant_id),
                       engines=distinct(session, Suggestion.engine, tenant_id=tenant_id))
@@ -229,7 +247,7 @@ def stats(session: Session, *, tenant_id: str, filters: Filters) -> ReviewStats:
     """Rates per day (of the suggestion), and the time from a customer message's arrival to its first suggestion."""
     by_day: dict[str, list[str]] = defaultdict(list)
     groups: dict[str, dict[str, list[str]]] = {"agent": defaultdict(list), "channel": defaultdict(list),
-                                               "engine": defaultdict(list)}
+                                               "engine": defaultdict(list), "prompt": defaultdict(list)}
     first: dict[str, datetime] = {}  # answered interaction -> its first suggestion
     outcomes: list[str] = []
     for row in iter_suggestions(session, tenant_id=tenant_id, filters=filters):
@@ -239,6 +257,7 @@ def stats(session: Session, *, tenant_id: str, filters: Filters) -> ReviewStats:
         groups["agent"][row.feedback_by or row.requested_by].append(outcome)
         groups["channel"][row.channel].append(outcome)
         groups["engine"][row.engine].append(outcome)
+        groups["prompt"][row.prompt_version or NO_PROMPT].append(outcome)
         if row.answers_interaction_id and (row.answers_interaction_id not in first
                                            or row.created_at < first[row.answers_interaction_id]):
             first[row.answers_interaction_id] = row.created_at
@@ -264,7 +283,7 @@ def stats(session: Session, *, tenant_id: str, filters: Filters) -> ReviewStats:
         return [Breakdown(key=k, **rates(v)) for k, v in sorted(groups[name].items())]
 
     return ReviewStats(days=days, totals=totals, by_agent=breakdown("agent"), by_channel=breakdown("channel"),
-                       by_engine=breakdown("engine"))
+                       by_engine=breakdown("engine"), by_prompt_version=breakdown("prompt"))
 
 
 def safe_cell(value: object) -> str:
@@ -328,6 +347,27 @@ def list_merges(session: Session, *, tenant_id: str, customer_id: str | None, li
         query = query.where(or_(CustomerMerge.survivor_id == customer_id, CustomerMerge.absorbed_id == customer_id))
     rows = session.scalars(query.order_by(CustomerMerge.created_at.desc()).limit(limit))
     return [merge_out(session, r) for r in rows]
+
+
+def merge_side(session: Session, customer: Customer) -> MergeSide:
+    identities = [f"{i.kind}:{i.value}" for i in identities_of(session, customer_id=customer.id)]
+    count, first, last = session.execute(
+        select(func.count(Interaction.id), func.min(Interaction.occurred_at), func.max(Interaction.occurred_at))
+        .where(Interaction.customer_id == customer.id)).one()
+    channels = sorted(session.scalars(select(Interaction.channel).where(Interaction.customer_id == customer.id)
+                                      .distinct()))
+    return MergeSide(customer_id=customer.id, name=customer.name, identities=identities, interactions=count or 0,
+                     channels=channels, first_contact=first, last_contact=last)
+
+
+def preview_merge(session: Session, *, tenant_id: str, survivor: str, absorbed: str, region: str) -> MergePreview:
+    """Both customers and what would join, before anything moves."""
+    keep = merge_side(session, find_customer(session, tenant_id=tenant_id, ref=survivor, region=region))
+    gone = merge_side(session, find_customer(session, tenant_id=tenant_id, ref=absorbed, region=region))
+    same = keep.customer_id == gone.customer_id
+    return MergePreview(survivor=keep, absorbed=gone, same_customer=same,
+                        joining=[] if same else [i for i in gone.identities if i not in keep.identities],
+                        interactions_moving=0 if same else gone.interactions)
 
 
 def merge_customers(session: Session, *, principal: Principal, survivor: str, absorbed: str, reason: str,

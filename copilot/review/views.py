@@ -7,7 +7,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from copilot.deps import SessionDep, SettingsDep, SupervisorDep
-from copilot.review.schemas import MergeIn, MergeList, MergeOut, ReviewPage, ReviewStats
+from copilot.review.repeat_asks import report
+from copilot.review.schemas import (
+    MergeIn,
+    MergeList,
+    MergeOut,
+    MergePreview,
+    RepeatAskReport,
+    ReviewPage,
+    ReviewStats,
+)
 from copilot.review.service import (
     Filters,
     export_csv,
@@ -15,6 +24,7 @@ from copilot.review.service import (
     list_suggestions,
     make_filters,
     merge_customers,
+    preview_merge,
     split_customers,
     stats,
 )
@@ -45,9 +55,10 @@ def read_suggestions(principal: SupervisorDep, session: SessionDep,
 
 @router.get("/stats", response_model=ReviewStats)
 def read_stats(principal: SupervisorDep, session: SessionDep, agent: str | None = None, channel: str | None = None,
-               engine: str | None = None, customer_id: str | None = None, since: str | None = None,
-               until: str | None = None) -> ReviewStats:
-    found = filters(agent, channel, engine, None, customer_id, since, until)
+               engine: str | None = None, outcome: str | None = None, customer_id: str | None = None,
+               since: str | None = None, until: str | None = None) -> ReviewStats:
+    """Rates over the suggestions the filters select: the same filters as the list, Outcome included."""
+    found = filters(agent, channel, engine, outcome, customer_id, since, until)
     return stats(session, tenant_id=principal.tenant_id, filters=found)
 
 
@@ -69,6 +80,15 @@ def read_merges(principal: SupervisorDep, session: SessionDep, customer_id: str 
                                         limit=limit))
 
 
+@router.get("/merges/preview", response_model=MergePreview)
+def read_merge_preview(principal: SupervisorDep, session: SessionDep, settings: SettingsDep,
+                       survivor: Annotated[str, Query(min_length=1, max_length=400)],
+                       absorbed: Annotated[str, Query(min_length=1, max_length=400)]) -> MergePreview:
+    """Both customers and the identities that would join them, before a merge; nothing changes."""
+    return preview_merge(session, tenant_id=principal.tenant_id, survivor=survivor, absorbed=absorbed,
+                         region=settings.default_region)
+
+
 @router.post("/merges", response_model=MergeOut, status_code=201)
 def create_merge(body: MergeIn, principal: SupervisorDep, session: SessionDep, settings: SettingsDep) -> MergeOut:
     return merge_customers(session, principal=principal, survivor=body.survivor, absorbed=body.absorbed,
@@ -79,3 +99,17 @@ def create_merge(body: MergeIn, principal: SupervisorDep, session: SessionDep, s
 def undo(merge_id: str, principal: SupervisorDep, session: SessionDep) -> MergeOut:
     """Split: undo a merge, moving the absorbed customer's identifiers and history back."""
     return split_customers(session, principal=principal, merge_id=merge_id)
+
+
+@router.get("/repeat-asks", response_model=RepeatAskReport)
+def read_repeat_asks(principal: SupervisorDep, session: SessionDep,
+                     since: Annotated[str | None, Query(description="date or ISO date-time, inclusive")] = None,
+                     until: Annotated[str | None, Query(description="date (whole day included) or ISO date-time")]
+                     = None,
+                     channel: Annotated[str | None, Query(description="channel the agent asked on")] = None,
+                     agent: Annotated[str | None, Query(description="agent name on the asking message")] = None,
+                     limit: Annotated[int, Query(ge=1, le=500, description="worst cases returned")] = 20,
+                     ) -> RepeatAskReport:
+    """Leak points: agent messages that asked a customer again for what the customer gave on an earlier contact."""
+    return report(session, tenant_id=principal.tenant_id, since=since, until=until, channel=channel, agent=agent,
+                  limit=limit)

@@ -118,6 +118,40 @@ def test_merge_split_and_audit_trail(api, shown) -> None:  # noqa: ANN001
     assert get(api, "/v1/review/merges", tenant="globex").json()["merges"] == []
 
 
+def test_stats_follow_every_filter_and_break_down_by_prompt_version(api, shown) -> None:  # noqa: ANN001
+    edited = get(api, "/v1/review/stats", outcome="edited").json()
+    assert edited["totals"]["shown"] == 1 and edited["totals"]["edited"] == 1 and edited["totals"]["edit_rate"] == 1
+    assert get(api, "/v1/review/stats", outcome="ignored").json()["totals"]["accepted"] == 0
+    assert get(api, "/v1/review/stats", outcome="nonsense").status_code == 400
+    every = get(api, "/v1/review/stats").json()
+    assert sum(b["shown"] for b in every["by_prompt_version"]) == every["totals"]["shown"]
+
+
+def test_rows_carry_an_identity_to_open_the_customer(api, shown) -> None:  # noqa: ANN001
+    items = get(api, "/v1/review/suggestions").json()["items"]
+    dana = {i["customer_identity"] for i in items if i["customer_id"] == shown["dana"]}
+    assert dana == {"email:dana@example.com"}
+    assert all(i["answers_interaction_id"] for i in items)
+
+
+def test_merge_preview_changes_nothing(api, shown) -> None:  # noqa: ANN001
+    resp = get(api, "/v1/review/merges/preview", survivor="email:dana@example.com", absorbed="phone:(415) 555-0199")
+    assert resp.status_code == 200, resp.text
+    preview = resp.json()
+    assert preview["survivor"]["name"] == "Dana Okonkwo" and preview["absorbed"]["name"] == "Omar"
+    assert "email:dana@example.com" in preview["survivor"]["identities"]
+    assert preview["joining"] == ["phone:+14155550199"] and not preview["same_customer"]
+    assert preview["interactions_moving"] == preview["absorbed"]["interactions"] == 1
+    assert preview["absorbed"]["channels"] == ["sms"]
+    assert api.resolve("acme", "phone:+14155550199")["customer_id"] == shown["omar"]  # nothing moved
+    same = get(api, "/v1/review/merges/preview", survivor=shown["dana"], absorbed="email:dana@example.com").json()
+    assert same["same_customer"] and same["joining"] == [] and same["interactions_moving"] == 0
+    assert get(api, "/v1/review/merges/preview", survivor="email:nobody@example.com",
+               absorbed=shown["omar"]).status_code == 404
+    assert get(api, "/v1/review/merges/preview", role="agent", survivor=shown["dana"],
+               absorbed=shown["omar"]).status_code == 403
+
+
 def test_helpers() -> None:
     assert levenshtein("kitten", "sitting") == 3
     assert levenshtein("same", "same") == 0

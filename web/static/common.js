@@ -1,9 +1,13 @@
-/* Shared by the sidebar and the console: the API key (sessionStorage only, never in a URL),
-   API calls with it, the sign-in form, and small DOM helpers. Plain JS, no build step. */
+/* Shared by the sidebar and the console: the API key (sessionStorage only, never in a URL nor in localStorage),
+   shared with this origin's other open tabs for the session, API calls with it, the sign-in form, display labels
+   and small DOM helpers. Plain JS, no build step. */
 "use strict";
 
 (function () {
   const KEY = "omnicopilot.key";
+  // How long a new tab waits for an open tab to hand it the key before it shows the sign-in form. A later answer
+  // still signs it in; this only spares the usual case a flash of the form.
+  const SHARE_WAIT_MS = 300;
 
   class ApiError extends Error {
     constructor(status, code, message) {
@@ -18,6 +22,43 @@
   }
   function setKey(value) { sessionStorage.setItem(KEY, value); }
   function clearKey() { sessionStorage.removeItem(KEY); }
+
+  /* ---- the key across tabs ----
+     sessionStorage is per tab, so a tab of this origin that has no key asks the others over a BroadcastChannel
+     (same origin only, in memory, nothing written to disk): "key-wanted" is answered by each tab holding one with
+     "key-offer"; a sign-in announces "signed-in" to tabs still at the form; "signed-out" clears the key everywhere.
+     Without BroadcastChannel each tab simply signs in on its own. */
+  const tabId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const bus = typeof BroadcastChannel === "function" ? new BroadcastChannel("omnicopilot.session") : null;
+  const offerListeners = new Set();
+  const signedOutHandlers = [];
+
+  function post(message) { if (bus) bus.postMessage({ ...message, from: tabId }); }
+
+  if (bus) {
+    bus.addEventListener("message", (event) => {
+      const msg = event.data;
+      if (!msg || typeof msg !== "object" || msg.from === tabId) return;
+      if (msg.type === "key-wanted" && key()) {
+        bus.postMessage({ type: "key-offer", key: key(), to: msg.from, from: tabId });
+      } else if ((msg.type === "key-offer" && msg.to === tabId) || msg.type === "signed-in") {
+        if (!key() && typeof msg.key === "string") for (const listener of offerListeners) listener(msg.key);
+      } else if (msg.type === "signed-out" && key()) {
+        clearKey();
+        if (signedOutHandlers.length) signedOutHandlers.forEach((handler) => handler());
+        else location.reload();
+      }
+    });
+  }
+
+  /* Forget the key in this tab and in every other tab of this origin. */
+  function signOut() {
+    clearKey();
+    post({ type: "signed-out" });
+  }
+
+  /* What a page does when another tab signs out (default: reload, which shows the sign-in form). */
+  function onSignedOut(handler) { signedOutHandlers.push(handler); }
 
   async function api(path, { method = "GET", body, raw = false, apiKey } = {}) {
     const headers = { Authorization: "Bearer " + (apiKey || key() || "") };
@@ -104,7 +145,8 @@
       const form = el("form", { class: "signin-form", novalidate: true },
         el("h1", {}, title || "Sign in"),
         el("p", { class: "muted", id: "signin-hint" },
-          hint || "Paste your Omnicopilot API key. It stays in this browser tab only and is forgotten when you close it."),
+          hint || "Paste your Omnicopilot API key. This site's open tabs share it until you sign out or close them; "
+            + "it is never saved to disk."),
         el("label", { for: "api_key" }, "API key"),
         input, error, button);
       form.addEventListener("submit", async (event) => {
@@ -117,6 +159,7 @@
           const who = await api("/v1/whoami", { apiKey: value });
           setKey(value);
           input.value = "";
+          post({ type: "signed-in", key: value });
           resolve(who);
         } catch (err) {
           error.textContent = err.status === 401 ? "That key was not accepted. Check it and try again." : err.message;
@@ -131,17 +174,45 @@
     });
   }
 
-  /* The signed-in identity, asking for a key when none is held or the held one stopped working. */
-  async function ensureSignedIn(container, options) {
+  /* The signed-in identity: the key this tab holds, else one another open tab hands over, else the sign-in form.
+     `options.roles` (e.g. ["supervisor", "admin"]) makes a page pass over other tabs' keys of another role. */
+  async function ensureSignedIn(container, options = {}) {
     if (key()) {
       try { return await api("/v1/whoami"); } catch (err) { if (err.status !== 401) throw err; clearKey(); }
     }
-    const who = await signIn(container, options);
-    container.hidden = true;
-    clear(container);
-    return who;
+    const acceptable = (who) => !options.roles || options.roles.includes(who.role);
+    return new Promise((resolve) => {
+      let done = false, formShown = false;
+      const finish = (who) => {
+        if (done) return;
+        done = true;
+        offerListeners.delete(takeOffer);
+        if (formShown) { container.hidden = true; clear(container); }
+        resolve(who);
+      };
+      async function takeOffer(offered) {
+        try {
+          const who = await api("/v1/whoami", { apiKey: offered });
+          if (!done && !key() && acceptable(who)) { setKey(offered); finish(who); }
+        } catch (_) { /* a key that stopped working: keep waiting for another, or for the form */ }
+      }
+      offerListeners.add(takeOffer);
+      post({ type: "key-wanted" });
+      setTimeout(() => {
+        if (done) return;
+        formShown = true;
+        signIn(container, options).then(finish);
+      }, bus ? SHARE_WAIT_MS : 0);
+    });
   }
 
-  window.OC = { ApiError, api, key, setKey, clearKey, el, clear, formatTime, formatDate, humanise, toast,
-                signIn, ensureSignedIn };
+  /* Display labels (labels.js, data): "SMS", "WhatsApp"; anything not listed is humanised. */
+  function label(group, name) {
+    const table = (window.OC_LABELS && window.OC_LABELS[group]) || {};
+    return table[name] || humanise(name);
+  }
+  function channelLabel(channel) { return label("channel", channel); }
+
+  window.OC = { ApiError, api, key, setKey, clearKey, signOut, onSignedOut, el, clear, formatTime, formatDate,
+                humanise, label, channelLabel, toast, signIn, ensureSignedIn };
 })();

@@ -1,14 +1,18 @@
-/* Agent sidebar: a customer's context card, suggested replies and unified timeline, kept live over
-   WS /v1/ws. Opens a customer from ?identity=KIND:VALUE, from the search box, or from the host page
-   (postMessage {type: "omnicopilot.open", identity}) when embedded as an iframe. */
+/* Agent sidebar: who the customer is and where things stand, the suggested replies, then the facts they gave,
+   open items and the unified timeline, kept live over WS /v1/ws. Opens a customer from ?identity=KIND:VALUE, from
+   the search box, or from the host page (postMessage {type: "omnicopilot.open", identity}) when embedded. */
 "use strict";
 
 (function () {
-  const { api, el, clear, formatTime, formatDate, humanise, toast } = window.OC;
+  const { api, el, clear, formatTime, formatDate, label, channelLabel, toast } = window.OC;
   const $ = (id) => document.getElementById(id);
   const CHANNELS = ["email", "chat", "sms", "whatsapp", "social", "voice", "ticket"];
   const TIMELINE_PAGE = 50;
+  const STATE_IDS = 2;  // identifiers quoted in the one-line state
+  const STATE_TEXT = 90;  // characters of the open item quoted in it
+  const SECTIONS_KEY = "omnicopilot.sidebar.sections";  // which sections are open: UI state, not a secret
   const embedded = window.parent !== window;
+  const ID_KINDS = new Set((window.OC_LABELS && window.OC_LABELS.ids) || []);
 
   const state = {
     who: null,
@@ -19,6 +23,7 @@
     filter: new Set(),    // channels shown; empty = all
     latestCustomer: null, // newest customer message known: {interaction_id, occurred_at, text, channel}
     suggestions: [],
+    guidance: [],         // internal articles for the agent, from the suggestions answer
     answers: null,        // {interaction_id, occurred_at} the suggestions answer
     pendingSuggestions: null,
     editing: null,
@@ -36,14 +41,16 @@
     social: "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8z M16 12v1.5a2.5 2.5 0 0 0 5 0V12a9 9 0 1 0-3.5 7.1",
     voice: "M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2z",
     ticket: "M3 7h18v3a2 2 0 0 0 0 4v3H3v-3a2 2 0 0 0 0-4z M13 7v10",
+    chevron: "M6 9l6 6 6-6",
   };
-  function icon(channel) {
+  function icon(name) {
     const NS = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(NS, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("class", "icon icon-" + channel);
+    svg.setAttribute("class", "icon icon-" + name);
     svg.setAttribute("aria-hidden", "true");
-    for (const d of (ICON_PATHS[channel] || ICON_PATHS.chat).split(" M")) {
+    svg.setAttribute("focusable", "false");
+    for (const d of (ICON_PATHS[name] || ICON_PATHS.chat).split(" M")) {
       const path = document.createElementNS(NS, "path");
       path.setAttribute("d", d.startsWith("M") ? d : "M" + d);
       svg.append(path);
@@ -51,8 +58,17 @@
     return svg;
   }
   function channelBadge(channel) {
-    return el("span", { class: "channel ch-" + channel, title: humanise(channel) }, icon(channel),
-              el("span", { class: "channel-name" }, humanise(channel)));
+    return el("span", { class: "channel ch-" + channel }, icon(channel),
+              el("span", { class: "channel-name" }, channelLabel(channel)));
+  }
+
+  /* "Jun 9" this year, "Jun 9, 2025" otherwise: the state line and chips are short. */
+  function shortDate(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    const sameYear = d.getFullYear() === new Date().getFullYear();
+    return d.toLocaleDateString(undefined, { month: "short", day: "numeric", year: sameYear ? undefined : "numeric" });
   }
 
   /* ---- frame ancestors: which host pages may drive the sidebar ---- */
@@ -103,10 +119,10 @@
     }
   }
 
-  async function openIdentity(identity, { quiet = false } = {}) {
+  async function openIdentity(identity, { quiet = false, ...options } = {}) {
     try {
       const customer = await api("/v1/customers/resolve?identity=" + encodeURIComponent(identity));
-      await openCustomer(customer, identity);
+      await openCustomer(customer, identity, options);
     } catch (err) {
       if (quiet) throw err;
       $("search-error").textContent = err.status === 404 ? "No customer found for " + identity + "." : err.message;
@@ -114,7 +130,7 @@
     }
   }
 
-  async function openCustomer(customer, identity) {
+  async function openCustomer(customer, identity, options = {}) {
     const token = ++state.loadToken;
     const previous = state.customer;
     Object.assign(state, { customer, card: null, items: [], nextCursor: null, filter: new Set(), suggestions: [],
@@ -123,7 +139,8 @@
     if (shown) {
       const url = new URL(location.href);
       url.searchParams.set("identity", shown);
-      history.replaceState(null, "", url.pathname + url.search);
+      // The #message=<id> a link came with belongs to the customer it opened, not to the next one.
+      history.replaceState(null, "", url.pathname + url.search + (options.keepHash ? location.hash : ""));
     }
     $("empty").hidden = true;
     $("customer").hidden = false;
@@ -143,6 +160,8 @@
       applyCard(card);
       renderFilters();
       renderTimeline();
+      // A link to one message (the console's rows: #message=<interaction id>) opens the timeline there.
+      if (options.focus) focusInteraction(options.focus).catch((err) => toast(err.message));
       await requestSuggestions();
     } catch (err) {
       if (token !== state.loadToken) return;
@@ -150,22 +169,61 @@
     }
   }
 
+  /* ---- sections: collapse, remembered across visits ---- */
+  function readSections() {
+    try { return JSON.parse(localStorage.getItem(SECTIONS_KEY) || "{}") || {}; } catch (_) { return {}; }
+  }
+
+  function setSectionOpen(section, open) {
+    const toggle = section.querySelector(".section-toggle");
+    toggle.setAttribute("aria-expanded", String(open));
+    $(toggle.getAttribute("aria-controls")).hidden = !open;
+    section.classList.toggle("collapsed", !open);
+  }
+
+  function setupSections() {
+    const saved = readSections();
+    for (const section of document.querySelectorAll("[data-section]")) {
+      const toggle = section.querySelector(".section-toggle");
+      toggle.prepend(icon("chevron"));
+      setSectionOpen(section, saved[section.dataset.section] !== false);
+      toggle.addEventListener("click", () => {
+        const open = toggle.getAttribute("aria-expanded") !== "true";
+        setSectionOpen(section, open);
+        const now = readSections();
+        now[section.dataset.section] = open;
+        try { localStorage.setItem(SECTIONS_KEY, JSON.stringify(now)); } catch (_) { /* private mode: not kept */ }
+      });
+    }
+  }
+
+  function openSection(name) {
+    const section = document.querySelector(`[data-section="${name}"]`);
+    if (section && section.classList.contains("collapsed")) setSectionOpen(section, true);
+  }
+
+  function setCount(id, n) { $(id).textContent = n ? String(n) : ""; }
+
   /* ---- rendering ---- */
   function renderHead() {
     const c = state.customer;
     $("customer-name").textContent = c.name || "Unnamed customer";
     const list = clear($("identities"));
-    for (const i of c.identities) list.append(el("li", { class: "chip", title: i.identity }, i.identity));
+    for (const i of c.identities) list.append(el("li", { class: "id-chip", title: i.identity }, identityText(i)));
+    document.body.classList.add("has-customer");
   }
 
   function renderLoading() {
+    clear($("state")).textContent = "Loading…";
     $("summary").textContent = "Loading…";
     $("card-meta").textContent = "";
     clear($("facts"));
     clear($("open-items"));
     clear($("timeline"));
     clear($("channel-filters"));
+    ["facts-count", "open-count", "timeline-count"].forEach((id) => setCount(id, 0));
     $("more").hidden = true;
+    setGuidance([]);
     renderSuggestionSkeleton("Reading the history…");
   }
 
@@ -178,43 +236,126 @@
     for (const item of card.timeline || []) {
       if (item.author_role === "customer") { noteCustomerMessage(item); break; }
     }
+    renderState();
     renderFacts();
     renderOpenItems();
     if (state.customer) renderTimeline();
   }
 
+  /* The item the agent must know about first: an overdue promise or item, else the latest promise, else what the
+     customer waits for, else the latest open item. */
+  const OPEN_RANK = { promise: 1, waiting_for: 2, request: 3, action: 4, tried: 5 };
+  function mainOpenItem(items) {
+    const open = items.filter((o) => !o.status || o.status === "open");
+    const rank = (o) => (o.overdue ? 0 : OPEN_RANK[o.kind] || 6);
+    return open.sort((a, b) => rank(a) - rank(b) || ts(b.occurred_at) - ts(a.occurred_at))[0] || null;
+  }
+
+  function dueState(o) {
+    const promised = o.kind === "promise";
+    const when = o.due_date ? shortDate(o.due_date) : o.due;
+    if (when) return (promised ? "Promised by " : "Due ") + when + (o.overdue ? ": overdue" : "");
+    return o.overdue ? "Overdue" : "";
+  }
+
+  /* One line built from the card: the main open item with its due state, and the key identifiers it does not
+     already name ("[Promised by Mar 3: overdue] Replacement router shipped, CASE-7741"). */
+  function renderState() {
+    const line = clear($("state"));
+    const card = state.card || {};
+    const item = mainOpenItem(card.open_items || []);
+    const text = item ? clip(item.text.replace(/[.\s]+$/, ""), STATE_TEXT) : "";
+    const ids = (card.facts || []).filter((f) => ID_KINDS.has(f.kind) && !text.toLowerCase().includes(f.value.toLowerCase()))
+      .map((f) => f.value).filter((v, i, all) => all.indexOf(v) === i).slice(0, STATE_IDS);
+    const due = item ? dueState(item) : "";
+    line.classList.toggle("is-overdue", Boolean(item && item.overdue));
+    if (!item && !ids.length) { line.textContent = "Nothing open."; line.title = ""; return; }
+    // The due state leads, as a badge: a clamped line must never hide "overdue".
+    if (due) line.append(el("span", { class: "state-due" + (item.overdue ? " overdue" : "") }, due), " ");
+    const parts = [item ? el("span", { class: "state-text" }, text) : el("span", { class: "state-text muted" }, "Nothing open")];
+    for (const v of ids) parts.push(el("span", { class: "state-id" }, v));
+    parts.forEach((part, index) => line.append(index ? ", " : "", part));
+    line.title = line.textContent;
+  }
+
+  function clip(text, max) {
+    if (text.length <= max) return text;
+    const cut = text.slice(0, max);
+    return cut.slice(0, Math.max(cut.lastIndexOf(" "), max * 0.6)).replace(/[,;:\s]+$/, "") + "…";
+  }
+
+  /* "peggy@example.com", "zendesk 404019", "twitter @wei": the kind only where the value does not show it. */
+  function identityText(i) {
+    if (i.kind === "email" || i.kind === "phone") return i.value;
+    if (i.kind.startsWith("ext:")) return i.kind.slice(4) + " " + i.value;
+    return i.kind + " @" + i.value.replace(/^@/, "");
+  }
+
   function interactionLink(interactionId, channel, when) {
     return el("button", { type: "button", class: "source-link", dataset: { interactionId },
                           onclick: () => focusInteraction(interactionId),
-                          "aria-label": "Show the " + channel + " message of " + formatDate(when) },
-              icon(channel), formatDate(when));
+                          "aria-label": "Show the " + channelLabel(channel) + " message of " + formatDate(when) },
+              icon(channel), shortDate(when));
+  }
+
+  /* A fact is a chip: its value, kind and channel. Its evidence sentence shows on hover and on keyboard focus
+     (the chip is described by it); a click shows the message it came from. */
+  function factChip(f, index) {
+    const evidenceId = "evidence-" + index;
+    const said = channelLabel(f.channel) + ", " + formatDate(f.occurred_at);
+    const evidence = el("span", { class: "evidence", id: evidenceId, role: "tooltip" },
+      f.evidence ? el("q", {}, f.evidence) : null, el("span", { class: "evidence-where" }, said));
+    const chip = el("button", { type: "button", class: "fact-chip", "aria-describedby": evidenceId,
+                                dataset: { interactionId: f.interaction_id },
+                                onclick: () => focusInteraction(f.interaction_id) },
+      icon(f.channel),
+      el("span", { class: "fact-value" }, f.value),
+      el("span", { class: "fact-kind" }, label("fact", f.kind)),
+      el("span", { class: "visually-hidden" }, ", " + channelLabel(f.channel)));
+    // Escape hides the tooltip without moving focus (WCAG 1.4.13); it returns on the next focus or hover.
+    chip.addEventListener("keydown", (event) => { if (event.key === "Escape") chip.parentElement.classList.add("quiet"); });
+    chip.addEventListener("blur", () => chip.parentElement.classList.remove("quiet"));
+    return el("li", { class: "fact", dataset: { kind: f.kind } }, chip, evidence);
   }
 
   function renderFacts() {
     const list = clear($("facts"));
     const facts = (state.card && state.card.facts) || [];
-    if (!facts.length) list.append(el("li", { class: "muted" }, "Nothing extracted yet."));
-    for (const f of facts) {
-      list.append(el("li", { class: "fact", dataset: { kind: f.kind } },
-        el("span", { class: "fact-kind" }, humanise(f.kind)),
-        el("span", { class: "fact-value" }, f.value),
-        interactionLink(f.interaction_id, f.channel, f.occurred_at)));
+    setCount("facts-count", facts.length);
+    if (!facts.length) list.append(el("li", { class: "muted empty-row" }, "Nothing extracted yet."));
+    facts.forEach((f, index) => list.append(factChip(f, index)));
+  }
+
+  function renderOpenItems() {
+    const list = clear($("open-items"));
+    const items = ((state.card && state.card.open_items) || []).filter((o) => !o.status || o.status === "open");
+    setCount("open-count", items.length);
+    if (!items.length) list.append(el("li", { class: "muted empty-row" }, "Nothing open."));
+    const sorted = items.slice().sort((a, b) => Number(b.overdue) - Number(a.overdue) || ts(b.occurred_at) - ts(a.occurred_at));
+    for (const o of sorted) {
+      const due = dueState(o);
+      list.append(el("li", { class: "open-item" + (o.overdue ? " overdue" : ""), dataset: { kind: o.kind } },
+        el("span", { class: "open-kind" }, label("open", o.kind)),
+        el("span", { class: "open-text" }, o.text),
+        el("span", { class: "open-foot" },
+          due ? el("span", { class: "due" }, due) : null,
+          interactionLink(o.interaction_id, o.channel, o.occurred_at))));
     }
   }
 
-  const OPEN_LABELS = { waiting_for: "Waiting for", promise: "Promised", action: "To do", tried: "Already tried" };
-  function renderOpenItems() {
-    const list = clear($("open-items"));
-    const items = (state.card && state.card.open_items) || [];
-    if (!items.length) list.append(el("li", { class: "muted" }, "Nothing open."));
-    const sorted = items.slice().sort((a, b) => Number(b.overdue) - Number(a.overdue));
-    for (const o of sorted) {
-      const due = o.due_date ? formatDate(o.due_date) : o.due;
-      list.append(el("li", { class: "open-item" + (o.overdue ? " overdue" : ""), dataset: { kind: o.kind } },
-        el("span", { class: "open-kind" }, OPEN_LABELS[o.kind] || humanise(o.kind)),
-        el("span", { class: "open-text" }, o.text),
-        due ? el("span", { class: "due" }, o.overdue ? "Overdue · due " + due : "Due " + due) : null,
-        interactionLink(o.interaction_id, o.channel, o.occurred_at)));
+  /* Agent guidance from internal articles: its own box, marked internal, never a reply. */
+  function setGuidance(list) {
+    state.guidance = list || [];
+    const box = $("guidance-box");
+    const ul = clear($("guidance"));
+    box.hidden = !state.guidance.length;
+    setCount("guidance-count", state.guidance.length);
+    for (const g of state.guidance) {
+      const title = g.title || "Internal note";
+      ul.append(el("li", { class: "guidance-item" },
+        el("p", { class: "guidance-title" },
+          g.url ? el("a", { href: g.url, target: "_blank", rel: "noopener noreferrer" }, title) : title),
+        el("p", { class: "guidance-text" }, g.text)));
     }
   }
 
@@ -228,7 +369,7 @@
     for (const c of channels) {
       box.append(el("button", { type: "button", class: "filter", dataset: { channel: c },
                                 "aria-pressed": String(state.filter.has(c)), onclick: () => setFilter(c) },
-                    icon(c), humanise(c)));
+                    icon(c), channelLabel(c)));
     }
   }
 
@@ -282,14 +423,14 @@
     return true;
   }
 
-  const ROLE_LABEL = { customer: "Customer", agent: "Agent", bot: "Bot", system: "System" };
   function renderTimeline() {
     const list = clear($("timeline"));
-    if (!state.items.length) list.append(el("li", { class: "muted" }, "No messages."));
+    setCount("timeline-count", state.items.length + (state.nextCursor ? "+" : ""));
+    if (!state.items.length) list.append(el("li", { class: "muted empty-row" }, "No messages."));
     for (const item of state.items) {
-      const who = item.direction === "internal" ? "Internal note" : (ROLE_LABEL[item.author_role] || "Customer");
+      const who = item.direction === "internal" ? "Internal note" : label("role", item.author_role || "customer");
       const text = el("p", { class: "tl-text", id: "tl-text-" + item.interaction_id }, item.text);
-      const toggle = el("button", { type: "button", class: "link tl-toggle", "aria-expanded": "false",
+      const toggle = el("button", { type: "button", class: "tl-toggle", "aria-expanded": "false",
                                     "aria-controls": "tl-text-" + item.interaction_id }, "Show full text");
       const li = el("li", { class: "tl-item dir-" + item.direction + (item._fresh ? " fresh" : ""),
                             id: "tl-" + item.interaction_id, tabindex: "-1",
@@ -316,6 +457,7 @@
   }
 
   async function focusInteraction(interactionId) {
+    openSection("timeline");
     let li = $("tl-" + interactionId);
     if (!li && state.filter.size) { state.filter.clear(); renderFilters(); await reloadTimeline(); li = $("tl-" + interactionId); }
     for (let page = 0; !li && page < 20 && state.nextCursor; page++) {
@@ -374,6 +516,7 @@
                               : await api(path, { method: "POST", body });
       if (token !== state.loadToken) return;
       setSuggestions(result.suggestions, { interaction_id: latest.interaction_id, occurred_at: latest.occurred_at });
+      setGuidance(result.guidance || []);
     } catch (err) {
       if (token !== state.loadToken) return;
       clear($("suggestions")).setAttribute("aria-busy", "false");
@@ -433,7 +576,7 @@
 
   function suggestionCard(s, index, stale) {
     const card = el("article", { class: "suggestion" + (stale ? " is-stale" : "") + (s.done ? " done-" + s.done : ""),
-                                 dataset: { suggestionId: s.id }, "aria-label": "Suggestion " + (index + 1) });
+                                 dataset: { suggestionId: s.id }, "aria-label": "Suggested reply " + (index + 1) });
     if (stale) card.append(el("span", { class: "badge stale-badge" }, "Earlier message"));
     if (s.done === "rejected") {
       card.append(el("p", { class: "muted" }, "Dismissed."));
@@ -611,6 +754,7 @@
         case "suggestions":
           if (msg.customer_id !== current) break;
           setSuggestions(msg.suggestions, { interaction_id: msg.answers_interaction_id, occurred_at: msg.answers_occurred_at });
+          if (Array.isArray(msg.guidance)) setGuidance(msg.guidance);
           break;
         default:
           break;
@@ -627,7 +771,7 @@
         $("suggestions-note").textContent = "New message: updating suggestions…";
       }
     } else if (added) {
-      toast("New " + item.channel + " message in the timeline.");
+      toast("New " + channelLabel(item.channel) + " message in the timeline.");
     }
     renderFilters();
   }
@@ -655,11 +799,23 @@
   }
 
   /* ---- sign in / out ---- */
-  function signOut(message) {
-    window.OC.clearKey();
+  const NOTICE = "omnicopilot.notice";  // a message for the reloaded page (sessionStorage: this tab only)
+
+  /* everywhere: the sign-out button, which forgets the key in every tab of this origin; else only this tab's key
+     (refused by the server: the other tabs find out for themselves). */
+  function signOut(message, { everywhere = false } = {}) {
+    if (everywhere) window.OC.signOut();
+    else window.OC.clearKey();
     live.stop();
-    if (message) sessionStorage.setItem("omnicopilot.notice", message);
+    if (message) sessionStorage.setItem(NOTICE, message);
     location.replace(location.pathname + location.search);
+  }
+
+  function showNotice() {
+    const notice = sessionStorage.getItem(NOTICE);
+    if (!notice) return;
+    sessionStorage.removeItem(NOTICE);
+    toast(notice);
   }
 
   async function boot() {
@@ -672,18 +828,31 @@
       else state.pendingIdentity = data.identity;
     });
     if (embedded) window.parent.postMessage({ type: "omnicopilot.ready" }, "*"); // carries nothing private
+    window.OC.onSignedOut(() => signOut("Signed out in another tab."));
+    setupSections();
+    showNotice();
 
     state.who = await window.OC.ensureSignedIn($("signin"), { title: "Sign in to the sidebar" });
     $("workspace").hidden = false;
+    $("search").hidden = false;
+    $("skip").hidden = false;
+    $("skip").addEventListener("click", (event) => { event.preventDefault(); $("q").focus(); });
     $("signout").hidden = false;
-    $("signout").addEventListener("click", () => signOut());
+    $("signout").addEventListener("click", () => signOut("Signed out.", { everywhere: true }));
     $("search").addEventListener("submit", (event) => { event.preventDefault(); openFromSearch($("q").value); });
     $("more").addEventListener("click", () => loadOlder().catch((err) => toast(err.message)));
     live.start();
     const identity = state.pendingIdentity || new URLSearchParams(location.search).get("identity");
+    const message = new URLSearchParams(location.hash.slice(1)).get("message");
+    window.addEventListener("hashchange", () => {
+      const target = new URLSearchParams(location.hash.slice(1)).get("message");
+      if (target && state.customer) focusInteraction(target).catch((err) => toast(err.message));
+    });
     if (identity) {
       $("q").value = identity;
-      await openIdentity(identity).catch(() => {});
+      await openIdentity(identity, { keepHash: true, focus: message }).catch(() => {});
+    } else if (!embedded) {
+      $("q").focus();
     }
   }
 

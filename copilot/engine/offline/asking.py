@@ -15,7 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from copilot.engine.offline.text import split_sentences
-from copilot.engine.schemas import CardInsights, TimelineItem
+from copilot.engine.schemas import CardInsights
+from copilot.interactions.schemas import TimelineItem
 
 DATA = Path(__file__).with_name("data") / "asking.json"
 # How far a request cue may be from the thing it asks for (characters, same clause).
@@ -137,13 +138,18 @@ def known_things(insights: CardInsights, items: Sequence[TimelineItem], lang: st
         if not thing.document and any(p.search(evidence) for p in patterns):
             known.add(thing.name)
             continue
-        if thing.document:
-            # "I emailed you the receipt", "[image: receipt.png]": the customer sent it.
-            for sentence in customer_sentences:
-                if lex.sent.search(sentence) and any(p.search(sentence) for p in patterns):
-                    known.add(thing.name)
-                    break
+        if thing.document and any(thing.name in {t.name for t in sent_documents(s, lang)} for s in customer_sentences):
+            known.add(thing.name)
     return known
+
+
+def sent_documents(sentence: str, lang: str) -> list[Thing]:
+    """The documents and photos a customer sentence says were sent ("I emailed you the receipt",
+    "[image: receipt.png]")."""
+    lex = lexicon()
+    if not lex.sent.search(sentence):
+        return []
+    return [t for t in lex.things if t.document and any(p.search(sentence) for p in t.patterns(lang))]
 
 
 def drop_known_asks(text: str, known: set[str], lang: str) -> tuple[str, int]:
