@@ -39,6 +39,9 @@ def setup_logging(settings: Settings) -> None:
     # Logs go to stderr so `--json` output stays clean.
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic's "running upgrade" lines are for whoever debugs migrations, not every command's user.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def emit(data: Any, *, as_json: bool, human: str) -> None:
@@ -46,6 +49,20 @@ def emit(data: Any, *, as_json: bool, human: str) -> None:
         sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
     else:
         typer.echo(human)
+
+
+def refuse_unsafe_layout(settings: Settings, *, role: str, api_processes: int = 1) -> None:
+    """Exit 2 with the reason when this process would share the embedded index (see copilot.worker.layout);
+    otherwise the data directory stays this process's until it exits."""
+    from copilot.worker.layout import UnsafeLayout, check_layout, hold_data_dir
+
+    try:
+        check_layout(settings, api_processes=api_processes, worker=role == "worker")
+        if role != "worker" and api_processes == 1:
+            hold_data_dir(settings, role=role)
+    except UnsafeLayout as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -60,10 +77,26 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
 
     settings = get_settings()
     setup_logging(settings)
+    refuse_unsafe_layout(settings, role="serve", api_processes=workers)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     run_migrations(settings.sqlalchemy_url)  # once, before any worker starts
+    from copilot.remote import announce_server
+
+    announce_server(settings, f"http://{host}:{port}")
     uvicorn.run("copilot.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower())
+
+
+@app.command()
+def worker() -> None:
+    """Do the background work (indexing, webhook deliveries, mailbox pulls) and nothing else. Run any number, on
+    any machine; they share the work through the database. Needs a Chroma server (OMNICOPILOT_CHROMA_URL)."""
+    from copilot.worker.runner import run_worker
+
+    settings = get_settings()
+    setup_logging(settings)
+    refuse_unsafe_layout(settings, role="worker")
+    run_worker(settings)
 
 
 def read_jsonl(path: Path) -> tuple[list[tuple[int, Any]], list[dict]]:
@@ -103,16 +136,24 @@ def import_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False
                 option: Annotated[list[str] | None, typer.Option(help="Importer option KEY=VALUE (JSON values "
                                                                  "allowed), e.g. company_domains=[\"acme.example\"]")
                                   ] = None,
+                create_tenant: Annotated[bool, typer.Option("--create-tenant",
+                                                            help="Create --tenant if it does not exist.")] = False,
                 as_json: JsonOpt = False) -> None:
-    """Import interactions from a file. Exit status 1 when any line or record was rejected."""
+    """Import interactions from a file. Exit status 1 when any line or record was rejected. Records of an
+    unknown tenant are refused (a typo must not create one) unless --create-tenant."""
     from rich.progress import Progress
 
-    from copilot.interactions.service import ingest
+    from copilot.ingest.service import ingest
     from copilot.services import Services
 
     settings = get_settings()
     setup_logging(settings)
+    refuse_unsafe_layout(settings, role="import")
     services = Services.build(settings)
+    if tenant and create_tenant:
+        create_tenant_if_missing(services, tenant)
+    elif tenant:
+        existing_tenant_or_exit(services, tenant)
     if file_format == "jsonl":
         records, rejected = read_jsonl(file)
     else:
@@ -148,14 +189,17 @@ def import_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False
 
 
 @app.command()
-def reindex(as_json: JsonOpt = False) -> None:
+def reindex(in_place: Annotated[bool, typer.Option("--in-place", help="Keep the index serving while every record "
+                                                    "is upserted again (no downtime).")] = False,
+            as_json: JsonOpt = False) -> None:
     """Rebuild the vector index from SQL (after losing the index directory, or changing the embedder)."""
     from copilot.services import Services
 
     settings = get_settings()
     setup_logging(settings)
+    refuse_unsafe_layout(settings, role="reindex")
     services = Services.build(settings)
-    count = services.indexer.rebuild()
+    count = services.indexer.rebuild(in_place=in_place)
     services.close()
     emit({"indexed": count}, as_json=as_json, human=f"indexed {count} interactions")
 
@@ -184,6 +228,41 @@ def admin_session(action: Any) -> Any:
     finally:
         services.close()
     return result
+
+
+def existing_tenant_or_exit(services: Any, tenant: str) -> None:
+    """Tenants are created explicitly (`tenants create`): a typo must not make a new, empty one."""
+    from copilot.auth.service import require_tenant
+    from copilot.exceptions import AppError
+
+    try:
+        with services.db.session() as session:
+            require_tenant(session, tenant)
+    except AppError as err:
+        services.close()
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def create_tenant_if_missing(services: Any, tenant: str) -> None:
+    from pydantic import ValidationError
+
+    from copilot.auth.schemas import TenantCreate
+    from copilot.auth.service import create_tenant
+    from copilot.exceptions import Conflict, describe_validation_errors
+
+    try:
+        tenant = TenantCreate(tenant=tenant).tenant
+    except ValidationError as err:
+        services.close()
+        typer.echo(f"error: {describe_validation_errors(list(err.errors()))}", err=True)
+        raise typer.Exit(2) from None
+    with services.db.session() as session:
+        try:
+            create_tenant(session, tenant)
+            session.commit()
+        except Conflict:
+            pass  # there already
 
 
 def expiry_or_exit(days: int | None) -> Any:
@@ -302,6 +381,16 @@ def tenants_list(as_json: JsonOpt = False) -> None:
          human="\n".join(f"{r['tenant']:<24} {r['active_keys']} active keys" for r in rows) or "no tenants")
 
 
+def remote_or_exit(action: Any) -> Any:
+    from copilot.remote import RemoteError
+
+    try:
+        return action()
+    except RemoteError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
 def find_customer(services: Any, *, tenant: str, identity: str) -> Any:
     from copilot.customers.identity import IdentityError, parse_identity
     from copilot.customers.service import resolve
@@ -339,11 +428,17 @@ def context(tenant: Annotated[str, typer.Option(help="Tenant slug.")],
     """Print a customer's context card."""
     from fastapi.encoders import jsonable_encoder
 
+    from copilot import remote
     from copilot.context.service import build_card
     from copilot.services import Services
 
     settings = get_settings()
     setup_logging(settings)
+    if url := remote.running_server(settings):
+        card = remote_or_exit(lambda: remote.context_card(settings, url, tenant=tenant, identity=identity))
+        emit(card, as_json=as_json, human=card_as_text(card))
+        return
+    refuse_unsafe_layout(settings, role="context")
     services = Services.build(settings)
     customer = find_customer(services, tenant=tenant, identity=identity)
     with services.db.session() as session:
@@ -362,6 +457,7 @@ def suggest(tenant: Annotated[str, typer.Option(help="Tenant slug.")],
     """Suggest replies to a customer's latest message."""
     from pydantic import ValidationError
 
+    from copilot import remote
     from copilot.auth.service import Principal
     from copilot.exceptions import describe_validation_errors
     from copilot.services import Services
@@ -375,6 +471,13 @@ def suggest(tenant: Annotated[str, typer.Option(help="Tenant slug.")],
         raise typer.Exit(2) from None
     settings = get_settings()
     setup_logging(settings)
+    if url := remote.running_server(settings):
+        data = remote_or_exit(lambda: remote.suggestions(settings, url, tenant=tenant, identity=identity,
+                                                         request=body.model_dump()))
+        emit(data, as_json=as_json, human="\n\n".join(f"[{n + 1}] {s['text']}"
+                                                      for n, s in enumerate(data["suggestions"])))
+        return
+    refuse_unsafe_layout(settings, role="suggest")
     services = Services.build(settings)
     customer = find_customer(services, tenant=tenant, identity=identity)
     principal = Principal(key_id="cli", tenant_id=tenant, role="agent", name="cli")
@@ -394,14 +497,14 @@ def kb_import(path: Annotated[Path, typer.Argument(exists=True, help="A file or 
                                                          "guidance); an article's own `audience` wins.")] = "public",
               as_json: JsonOpt = False) -> None:
     """Import knowledge articles (Markdown, HTML, text, JSON); re-importing a file replaces it."""
-    from copilot.interactions.service import ensure_tenant
     from copilot.knowledge.service import KnowledgeError, import_articles, read_articles
     from copilot.services import Services
 
     settings = get_settings()
     setup_logging(settings)
+    refuse_unsafe_layout(settings, role="kb import")
     services = Services.build(settings)
-    ensure_tenant(services.db, tenant)
+    existing_tenant_or_exit(services, tenant)
     try:
         articles = list(read_articles(path, audience=audience))
     except KnowledgeError as err:
@@ -458,11 +561,10 @@ def connectors_set(name: Annotated[str, typer.Argument(help="Connector name, e.g
                    as_json: JsonOpt = False) -> None:
     """Set a tenant's settings for a connector; secrets are stored encrypted and never printed."""
     from copilot.exceptions import AppError
-    from copilot.interactions.service import ensure_tenant
     from copilot.services import Services
 
     services = Services.build(get_settings())
-    ensure_tenant(services.db, tenant)
+    existing_tenant_or_exit(services, tenant)
     try:
         with services.db.session() as session:
             saved = services.hub.save_settings(session, tenant_id=tenant, name=name, values=parse_options(values))
@@ -485,6 +587,7 @@ def connectors_pull(name: Annotated[str, typer.Argument(help="A pull connector, 
 
     settings = get_settings()
     setup_logging(settings)
+    refuse_unsafe_layout(settings, role="connectors pull")
     services = Services.build(settings)
     try:
         result = pull_once(services, tenant_id=tenant, name=name)

@@ -50,7 +50,15 @@ class Settings(BaseSettings):
                                   description="Redis URL for the event bus and the rate limits across workers; "
                                               "default in-process.")
     pull_interval_s: float = Field(60.0, alias="OMNICOPILOT_PULL_INTERVAL_S", ge=0,
-                                   description="Seconds between mailbox pulls inside `serve`; 0 turns them off.")
+                                   description="Seconds between mailbox pulls of each connector, by whichever process "
+                                               "does the background work; 0 turns them off.")
+    background: Literal["inprocess", "workers"] = Field(
+        "inprocess", alias="OMNICOPILOT_BACKGROUND",
+        description="Where indexing, webhook deliveries and mailbox pulls run: inprocess (inside each `serve`) "
+                    "or workers (only in `omnicopilot worker` processes; needs a Chroma server).")
+    lease_s: float = Field(120.0, alias="OMNICOPILOT_LEASE_S", gt=0,
+                           description="Seconds a worker's claim on a batch of background work lasts; work a "
+                                       "crashed worker held is taken by another once it expires.")
     max_batch: int = Field(1000, alias="OMNICOPILOT_MAX_BATCH", gt=0,
                            description="Most interactions one POST /v1/interactions may carry (413 beyond).")
     max_body_bytes: int = Field(20_000_000, alias="OMNICOPILOT_MAX_BODY_BYTES", gt=0,
@@ -71,6 +79,12 @@ class Settings(BaseSettings):
     delivery_retention_days: float = Field(7.0, alias="OMNICOPILOT_DELIVERY_RETENTION_DAYS", ge=0,
                                            description="Days a processed webhook delivery is kept before it is "
                                                        "purged (its records stay).")
+    embed_threads: int = Field(0, alias="OMNICOPILOT_EMBED_THREADS", ge=0,
+                               description="Threads the embedding model uses in this process (0: one per core); 1 "
+                                           "for each of several workers on one machine.")
+    audit_retention_days: float = Field(365.0, alias="OMNICOPILOT_AUDIT_RETENTION_DAYS", ge=0,
+                                        description="Days a read stays in the audit log before it is purged "
+                                                    "(0 keeps it forever).")
     cache_dir: Path = Field(Path.home() / ".cache" / "omnicopilot", alias="OMNICOPILOT_CACHE_DIR",
                             description="Machine-wide cache: the embedding model exported to ONNX once.")
     log_level: str = Field("info", alias="OMNICOPILOT_LOG_LEVEL", description="Logging level.")

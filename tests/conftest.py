@@ -21,6 +21,8 @@ POSTGRES_ADMIN_URL = os.environ.get("OMNICOPILOT_TEST_POSTGRES_URL", "postgresql
 REDIS_URL = os.environ.get("OMNICOPILOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 MASTER_KEY = "test-master-" + uuid.uuid4().hex
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The storage tests on a `chroma run` server instead of the embedded index (CI runs them both ways).
+CHROMA_SERVER = os.environ.get("OMNICOPILOT_TEST_CHROMA_SERVER", "").lower() in ("1", "true", "yes")
 
 
 def unavailable(what: str, err: Exception) -> None:
@@ -85,9 +87,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def shared_chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """With OMNICOPILOT_TEST_CHROMA_SERVER, one `chroma run` server for the session; else None (embedded)."""
+    if not CHROMA_SERVER:
+        yield None
+        return
+    from tests.support.processes import ChromaServer
+
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server")).start()
+    yield server.url
+    server.stop()
+
+
+def empty_chroma(url: str) -> None:
+    """Each test starts with no collections, as it would with an embedded index of its own."""
+    from urllib.parse import urlparse
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parsed = urlparse(url)
+    client = chromadb.HttpClient(host=parsed.hostname, port=parsed.port,
+                                 settings=ChromaSettings(anonymized_telemetry=False))
+    for collection in client.list_collections():
+        client.delete_collection(collection.name if hasattr(collection, "name") else collection)
+
+
 @pytest.fixture
-def settings_factory(tmp_path: Path):  # noqa: ANN201
+def settings_factory(tmp_path: Path, shared_chroma: str | None):  # noqa: ANN201
     from copilot.config import Settings
+
+    if shared_chroma:
+        empty_chroma(shared_chroma)
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -96,6 +128,8 @@ def settings_factory(tmp_path: Path):  # noqa: ANN201
             "OMNICOPILOT_EMBEDDING_BACKEND": "hashing",
             "OMNICOPILOT_MASTER_KEY": MASTER_KEY,
         }
+        if shared_chroma:
+            values["OMNICOPILOT_CHROMA_URL"] = shared_chroma
         values.update(overrides)
         return Settings(**values)
 
@@ -145,7 +179,9 @@ class Api:
         assert resp.status_code == 200, resp.text
         return resp.json()
 
-    def wait_indexed(self, timeout_s: float = 30) -> None:
+    def wait_indexed(self, timeout_s: float = 600) -> None:
+        """The deadline only stops a hung run: the first MiniLM use exports the model, which on two busy cores
+        takes minutes."""
         import time
 
         deadline = time.time() + timeout_s
@@ -159,6 +195,15 @@ class Api:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+def given_tenant(db: Any, tenant: str) -> None:
+    """Tenants are created explicitly before anything is ingested for them."""
+    from copilot.auth.service import create_tenant
+
+    with db.session() as session:
+        create_tenant(session, tenant)
+        session.commit()
 
 
 def make_record(**overrides: Any) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_no_secret_is_anywhere(settings_factory, model: FakeOpenAI, caplog: pyte
                    client.get(f"/v1/customers/{customer}/timeline", headers=agent).text,
                    client.post(f"/v1/customers/{customer}/suggestions", headers=agent,
                                json={"message": TEXT, "channel": "chat"}).text]
-        assert MODEL_JOBS.wait_idle(timeout_s=60)
+        assert MODEL_JOBS.wait_idle(timeout_s=600)
         supervisor = api.auth("secret-co", "supervisor")
         answers += [client.get("/v1/review/suggestions", headers=supervisor).text,
                     client.get("/v1/review/suggestions.csv", headers=supervisor).text]

@@ -10,9 +10,9 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from copilot.audit.models import AuditRead
@@ -132,3 +132,14 @@ def export_csv(db: Database, *, tenant_id: str, filters: AuditFilters) -> Iterat
         yield out.getvalue()
         if cursor is None:
             return
+
+
+def purge_reads(db: Database, *, retention_days: float) -> int:
+    """Reads older than the retention period (none when it is 0): the log must not grow without end."""
+    if retention_days <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(days=retention_days)
+    with db.session() as session:
+        gone = session.execute(delete(AuditRead).where(AuditRead.at < cutoff)).rowcount
+        session.commit()
+    return gone or 0

@@ -24,7 +24,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import SecretStr
 
 from copilot.engine import offline
-from copilot.engine.schemas import CardInsights, Snippet, SuggestedReply, TimelineItem
+from copilot.engine.schemas import CardInsights, Snippet, SuggestedReply
+from copilot.interactions.schemas import TimelineItem
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,6 +33,10 @@ Task = Literal["card", "suggestions"]
 JOB_WORKERS = 2  # a local model server answers one request at a time anyway; a hosted one is the bottleneck
 MAX_QUEUED = 16  # jobs waiting for a worker; beyond this the offline version stands ("busy")
 RESULTS_KEPT = 1024
+# Engine work on one customer is bounded by its input: the newest interactions, within a text budget. Every
+# stage is linear in its input, so this bounds the time too, whatever a customer (or a bot loop) has sent.
+ENGINE_MAX_ITEMS = 400
+ENGINE_MAX_CHARS = 400_000
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,17 @@ def suggestion_job_key(config: EngineConfig, items: Sequence[TimelineItem], mess
     return ("suggestions", config.base_url, config.model, *history_state(items), _text_key(message), channel)
 
 
+def engine_window(items: Sequence[TimelineItem]) -> Sequence[TimelineItem]:
+    """The newest interactions that fit both caps, oldest first (the newest always, even if alone too long)."""
+    kept, budget = 0, ENGINE_MAX_CHARS
+    for item in reversed(items[-ENGINE_MAX_ITEMS:]):
+        budget -= len(item.text) + len(item.subject or "")
+        if budget < 0 and kept:
+            break
+        kept += 1
+    return items[len(items) - kept:]
+
+
 def _group(task: Task, items: Sequence[TimelineItem]) -> tuple[str, str | None]:
     # The oldest interaction stays the same as the history grows: it stands for the customer.
     return task, items[0].interaction_id if items else None
@@ -221,7 +237,8 @@ def _finished(result: EngineResult[Any], offline_out: Any) -> EngineResult[Any]:
 
 def build_insights(*, config: EngineConfig, items: Sequence[TimelineItem], now: datetime,
                    relevant_ids: Sequence[str] = ()) -> EngineResult[CardInsights]:
-    offline_out = offline.analyse(items, now=now, relevant_ids=relevant_ids)
+    window = engine_window(items)  # what the engines read; the job keys stay those of the whole history
+    offline_out = offline.analyse(window, now=now, relevant_ids=relevant_ids)
     if config.engine != "llm" or not items:
         return EngineResult(offline_out, "offline", offline.VERSION)
 
@@ -229,7 +246,7 @@ def build_insights(*, config: EngineConfig, items: Sequence[TimelineItem], now: 
         from copilot.engine.llm import LLMEngine
 
         try:
-            out, dropped, version = LLMEngine(config).insights(items=items, now=now, relevant_ids=relevant_ids,
+            out, dropped, version = LLMEngine(config).insights(items=window, now=now, relevant_ids=relevant_ids,
                                                                offline=offline_out)
             return EngineResult(out, f"llm:{config.model}", version, dropped)
         except Exception as err:  # the agent always gets a card
@@ -252,7 +269,7 @@ def build_insights(*, config: EngineConfig, items: Sequence[TimelineItem], now: 
 def build_suggestions(*, config: EngineConfig, items: Sequence[TimelineItem], insights: CardInsights,
                       message: str, channel: str, snippets: Sequence[Snippet],
                       customer_name: str | None) -> EngineResult[list[SuggestedReply]]:
-    kwargs: dict[str, Any] = dict(items=items, insights=insights, message=message, channel=channel,
+    kwargs: dict[str, Any] = dict(items=engine_window(items), insights=insights, message=message, channel=channel,
                                   snippets=snippets, customer_name=customer_name)
     if config.engine != "llm":
         return EngineResult(offline.suggest(**kwargs), "offline", offline.VERSION)

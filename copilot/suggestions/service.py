@@ -26,13 +26,14 @@ from copilot.context.service import (
     to_history_item,
 )
 from copilot.customers.models import Customer
-from copilot.customers.service import new_id
 from copilot.database.core import utcnow
+from copilot.database.ids import new_id
 from copilot.engine.offline.retrieve import CorpusRegistry, retrieve
-from copilot.engine.schemas import Snippet, SuggestedReply, TimelineItem
+from copilot.engine.schemas import Snippet, SuggestedReply
 from copilot.engine.selector import build_suggestions
 from copilot.exceptions import NotFound
 from copilot.interactions.models import Interaction
+from copilot.interactions.schemas import TimelineItem
 from copilot.interactions.timeline import history
 from copilot.knowledge.service import search as search_knowledge
 from copilot.services import Services

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from copilot.audit.models import AuditRead
-from copilot.audit.service import record_read
+from copilot.audit.service import purge_reads, record_read
 from copilot.auth.service import Principal
 from tests.conftest import MASTER_KEY, Api, make_record
 
@@ -104,3 +104,17 @@ def test_record_read_refuses_an_unknown_kind_and_skips_the_master_key(api: Api) 
             record_read(session, Principal("k", TENANT, "agent", "n"), "c", what="everything")
         record_read(session, Principal("master", None, "master", "master"), "c", what="context")
         assert session.query(AuditRead).count() == 0
+
+
+def test_reads_older_than_the_retention_period_are_purged(api: Api) -> None:
+    cid = customer(api, "ines@brandt.test")
+    assert api.client.get(f"/v1/customers/{cid}/context", headers=api.auth(TENANT, "agent")).status_code == 200
+    db = api.client.app.state.services.db
+    with db.session() as session:
+        session.add(AuditRead(tenant_id=TENANT, customer_id=cid, what="timeline", key_id="old", key_name="Old Reader",
+                              role="agent", at=datetime.now(UTC) - timedelta(days=40)))
+        session.commit()
+    assert purge_reads(db, retention_days=0) == 0  # 0 keeps everything
+    assert purge_reads(db, retention_days=30) == 1
+    names = [r["key_name"] for r in audit(api, customer_id=cid)["items"]]
+    assert "Old Reader" not in names and names

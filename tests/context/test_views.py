@@ -109,7 +109,7 @@ def test_card_never_shows_another_customers_or_tenants_data(api: Api) -> None:
 def test_cli_context_prints_the_card_as_json(settings_factory, tmp_path) -> None:  # noqa: ANN001
     env = env_of(settings_factory())
     (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in history_of_teodor()))
-    assert run_cli(env, "import", str(tmp_path / "in.jsonl"), "--tenant", TENANT).returncode == 0
+    assert run_cli(env, "import", str(tmp_path / "in.jsonl"), "--tenant", TENANT, "--create-tenant").returncode == 0
     result = run_cli(env, "context", "--tenant", TENANT, "--identity", "phone:(503) 555-0261", "--json")
     assert result.returncode == 0, result.stderr
     card = json.loads(result.stdout)
@@ -153,7 +153,7 @@ def llm_api(openai_server: FakeOpenAI, settings_factory, database_url: str) -> I
 def wait_for_model() -> None:
     from copilot.engine.selector import MODEL_JOBS
 
-    assert MODEL_JOBS.wait_idle(timeout_s=60)
+    assert MODEL_JOBS.wait_idle(timeout_s=600)
 
 
 def test_llm_card_answers_at_once_then_the_models_version(llm_api: Api) -> None:
