@@ -125,6 +125,8 @@ class Deployment:
             by_tenant.setdefault(record["tenant"], []).append({k: v for k, v in record.items() if k != "tenant"})
         jobs = [(tenant, rows[i:i + BATCH]) for tenant, rows in by_tenant.items()
                 for i in range(0, len(rows), BATCH)]
+        for tenant in by_tenant:
+            self.key(tenant, "integration")  # one at a time, before the parallel posts
         started = time.perf_counter()
 
         def post(job: tuple[str, list[dict]]) -> None:

@@ -94,8 +94,11 @@ def create_api_key(session: Session, *, tenant_id: str, role: str, name: str, ex
     if session.get(Tenant, tenant_id) is None:
         if not create_tenant_if_missing:
             require_tenant(session, tenant_id)
-        session.add(Tenant(id=tenant_id, created_at=utcnow()))
-        session.flush()  # no ORM relationship orders the inserts for us
+        try:
+            with session.begin_nested():  # no ORM relationship orders the inserts for us: flushed here
+                session.add(Tenant(id=tenant_id, created_at=utcnow()))
+        except IntegrityError:
+            pass  # a concurrent caller created it: the key goes to that tenant
     plain = "oc_" + secrets.token_urlsafe(32)
     row = ApiKey(id=new_id(), tenant_id=tenant_id, role=role, name=name, key_hash=hash_key(plain),
                  prefix=plain[:KEY_PREFIX_CHARS], created_at=utcnow(), expires_at=expires_at)

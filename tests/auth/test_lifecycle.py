@@ -167,3 +167,21 @@ def test_last_used_is_written_at_most_once_a_minute(client: TestClient) -> None:
 def test_key_carries_the_agents_name(client: TestClient) -> None:
     agent = new_key(client, name="Priya Castellanos")
     assert client.get("/v1/whoami", headers=bearer(agent["key"])).json()["name"] == "Priya Castellanos"
+
+
+def test_keys_made_at_once_for_a_new_tenant_all_work(client: TestClient) -> None:
+    """Provisioning scripts create several keys of a new tenant in parallel: none may fail on the tenant's row."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    roles = ["agent", "supervisor", "integration", "admin"] * 2
+    for n in range(3):
+        start = Barrier(len(roles))
+
+        def make(role: str, tenant: str = f"parallel-{n}") -> int:
+            start.wait()
+            return client.post("/v1/admin/api-keys", json={"tenant": tenant, "role": role, "name": role},
+                               headers={"Authorization": f"Bearer {MASTER_KEY}"}).status_code
+
+        with ThreadPoolExecutor(len(roles)) as pool:
+            assert list(pool.map(make, roles)) == [201] * len(roles)
