@@ -4,7 +4,8 @@ Loads the demo data set into a throw-away data directory, serves it, and opens e
 agent sidebar and the supervisor console in headless Chromium. Writes, into docs/screenshots/:
 - `sidebar-<first name>.png`: what an agent sees on load at 480x900, per customer;
 - `sidebar-<first name>-360.png`: the same at 360 px wide (360x800);
-- `console.png` (1280x800) and `console-360.png` (360 px wide), whole pages.
+- `console.png` (1280x800) and `console-360.png` (360 px wide), whole pages, and `console-leaks.png` (the leak
+  points page, 1280 px).
 `--full-page` makes the sidebar pictures whole pages instead of what shows without scrolling.
 """
 from __future__ import annotations
@@ -88,6 +89,15 @@ def shoot(base: str, loaded: dict[str, Any], out: Path, *, full_page: bool = Fal
             console.screenshot(path=str(path), full_page=True)
             written.append(path)
             print(f"  {path.relative_to(ROOT)}  ({tenant} console, {viewport['width']} px)", flush=True)
+            if not suffix:  # the leak points page, once, at the console's width
+                console.goto(f"{base}/console#leaks")
+                console.wait_for_selector("body[data-view=leaks]", timeout=60_000)
+                console.wait_for_load_state("networkidle")
+                console.wait_for_timeout(500)
+                path = out / "console-leaks.png"
+                console.screenshot(path=str(path), full_page=True)
+                written.append(path)
+                print(f"  {path.relative_to(ROOT)}  ({tenant} leak points)", flush=True)
             console.context.close()
         browser.close()
     return written
