@@ -178,7 +178,7 @@ def test_keys_made_at_once_for_a_new_tenant_all_work(client: TestClient) -> None
     for n in range(3):
         start = Barrier(len(roles))
 
-        def make(role: str, tenant: str = f"parallel-{n}") -> int:
+        def make(role: str, tenant: str = f"parallel-{n}", start: Barrier = start) -> int:
             start.wait()
             return client.post("/v1/admin/api-keys", json={"tenant": tenant, "role": role, "name": role},
                                headers={"Authorization": f"Bearer {MASTER_KEY}"}).status_code
