@@ -1,7 +1,9 @@
 """The FastAPI application: routes, error handling, start-up and shutdown."""
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +35,8 @@ from copilot.web.views import router as web_router
 
 log = logging.getLogger(__name__)
 TIMED_PATHS = ("/v1/interactions", "/v1/webhooks/")
+SWITCH_INTERVAL_S = 0.001
+FOREGROUND = "/v1/customers"
 
 
 class BodyTooLarge(HTTPException):
@@ -87,8 +91,35 @@ class BodyLimit:
         await response({"type": "http"}, _no_body, send)
 
 
+class Foreground:
+    """Marks each request an agent waits on (a customer's card, replies, timeline) while it is served, so this
+    process's indexer holds back until it is answered. Bulk ingest is not marked: it would stall indexing for
+    as long as an import runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services = getattr(getattr(scope.get("app"), "state", None), "services", None)
+        path = scope.get("path", "")
+        if scope["type"] != "http" or services is None or not (path == FOREGROUND or path.startswith(FOREGROUND + "/")):
+            await self.app(scope, receive, send)
+            return
+        with services.indexer.gate.serving():
+            await self.app(scope, receive, send)
+
+
 async def _no_body() -> Message:
     return {"type": "http.disconnect"}
+
+
+def keep_requests_responsive() -> None:
+    """Short pauses for every request while one thread works through a long message. Two measured causes of
+    /healthz waiting 100-200 ms under hostile input: full garbage collections walking every object loaded at
+    start (frozen here, so they walk only what requests allocate), and 5 ms GIL turns between busy threads."""
+    gc.collect()  # what start-up left over is freed, not frozen
+    gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -100,9 +131,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services or Services.build(settings)
         app.state.services.start_workers()
         app.state.live_hub = LiveHub(app.state.services).start()  # live push: subscribes to the bus
+        keep_requests_responsive()
         try:
             yield
         finally:
+            gc.unfreeze()  # collectable again once this app is gone (tests start many in one process)
             app.state.live_hub.stop()
             if owned:
                 app.state.services.close()
@@ -111,6 +144,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                   description="Copilot for contact-center agents: every channel's history of a customer at a glance.")
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Foreground)
 
     @app.middleware("http")
     async def time_ingest(request: Request, call_next):  # noqa: ANN001, ANN202 - starlette middleware

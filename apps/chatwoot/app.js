@@ -2,7 +2,7 @@
    {"event": "appContext", "data": {"conversation", "contact", "currentAgent"}} when the frame loads, and again
    whenever the frame asks with the string "chatwoot-dashboard-app:fetch-info". The contact is opened in the
    Omnicopilot sidebar by email, else phone number. Chatwoot gives dashboard apps no way to write into its reply
-   box, so an inserted reply is put on the clipboard for the agent to paste. */
+   box, so the app mounts the sidebar without an insert handler: the sidebar offers Copy, and the agent pastes. */
 "use strict";
 
 (function () {
@@ -10,26 +10,7 @@
   const status = document.getElementById("status");
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
 
-  function copy(text) {
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.className = "offscreen";
-    document.body.append(area);
-    area.select();
-    let ok = false;
-    try { ok = document.execCommand("copy"); } catch (_) { ok = false; }
-    area.remove();
-    if (!ok && navigator.clipboard) return navigator.clipboard.writeText(text).then(() => true, () => false);
-    return Promise.resolve(ok);
-  }
-
-  const sidebar = mount({
-    container: document.body, sidebarUrl: "/sidebar", status,
-    onInsert: (text) => copy(text).then((ok) => setStatus(status, ok
-      ? "Reply copied: paste it into the Chatwoot reply box."
-      : "Chatwoot cannot take the reply directly: select it in the sidebar and copy it.")),
-  });
+  const sidebar = mount({ container: document.body, sidebarUrl: "/sidebar", status });
 
   window.addEventListener("message", (event) => {
     if (event.source !== window.parent || typeof event.data !== "string") return;

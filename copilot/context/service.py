@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
@@ -34,6 +35,7 @@ from copilot.services import Services
 log = logging.getLogger(__name__)
 TIMELINE_LIMIT = 100
 TIMELINE_TEXT_CHARS = 4000
+MISTYPED_ID = "[mistyped id]"
 CACHE_SIZE = 512
 
 
@@ -130,11 +132,26 @@ def customer_insights(services: Services, *, tenant_id: str, items: list[Timelin
     return value
 
 
-def timeline_entry(item: TimelineItem) -> TimelineItem:
-    """The card's and the live push's timeline item: the interaction, its text capped for the sidebar."""
-    if len(item.text) <= TIMELINE_TEXT_CHARS:
+def timeline_entry(item: TimelineItem, mark: Callable[[str], str] | None = None) -> TimelineItem:
+    """The card's and the live push's timeline item: the interaction, its text capped for the sidebar, and in
+    the card the ids found to be typos marked (`mark`)."""
+    text = item.text if len(item.text) <= TIMELINE_TEXT_CHARS else item.text[:TIMELINE_TEXT_CHARS] + "…"
+    subject = item.subject
+    if mark is not None:
+        text, subject = mark(text), mark(subject) if subject else subject
+    if text == item.text and subject == item.subject:
         return item
-    return item.model_copy(update={"text": item.text[:TIMELINE_TEXT_CHARS] + "…"})
+    return item.model_copy(update={"text": text, "subject": subject})
+
+
+def typo_marker(mistyped_ids: Sequence[str]) -> Callable[[str], str] | None:
+    """Replaces each mistyped id, as it was written, with `MISTYPED_ID`; the full history (the timeline API,
+    the export) keeps it as written."""
+    if not mistyped_ids:
+        return None
+    forms = sorted({v for v in mistyped_ids if v.strip()}, key=len, reverse=True)  # longest first: "AB-12" over "12"
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in forms), re.IGNORECASE)
+    return lambda text: pattern.sub(MISTYPED_ID, text)
 
 
 def build_card(services: Services, session: Session, *, tenant_id: str, customer: Customer,
@@ -144,6 +161,7 @@ def build_card(services: Services, session: Session, *, tenant_id: str, customer
     items = [to_history_item(row) for row in history(session, tenant_id=tenant_id, customer_id=customer.id)]
     found = customer_insights(services, tenant_id=tenant_id, items=items, now=now, background=not wait_for_model)
     insights = found.insights
+    mark = typo_marker(insights.mistyped_ids)
     return ContextCard(
         customer=CustomerPublic.model_validate(public_view(session, customer=customer)),
         summary=insights.summary,
@@ -152,7 +170,7 @@ def build_card(services: Services, session: Session, *, tenant_id: str, customer
         closed_items=insights.closed_items,
         language=insights.language,
         sentiment=insights.sentiment,
-        timeline=[timeline_entry(i) for i in reversed(items[-TIMELINE_LIMIT:])],
+        timeline=[timeline_entry(i, mark) for i in reversed(items[-TIMELINE_LIMIT:])],
         engine=found.engine,
         pending=found.pending,
         prompt_version=found.prompt_version,

@@ -15,3 +15,7 @@ class CustomerPublic(BaseModel):
     id: str
     name: str | None
     identities: list[IdentityPublic]
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerPublic]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from copilot.customers.identity import IdentityRef
@@ -92,6 +92,22 @@ def reindex(session: Session, *, tenant_id: str, interaction_ids: Iterable[str])
     for interaction_id in interaction_ids:
         if interaction_id not in pending:
             session.add(IndexOutbox(tenant_id=tenant_id, interaction_id=interaction_id, enqueued_at=utcnow()))
+
+
+def search(session: Session, *, tenant_id: str, query: str, limit: int) -> list[Customer]:
+    """Live customers whose name or any identifier contains `query` (any case), names first matched; for
+    pickers such as the console's merge form, where a supervisor knows a name or part of an address."""
+    needle = query.strip().lower()
+    if not needle:
+        return []
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    by_identity = select(Identity.customer_id).where(Identity.tenant_id == tenant_id,
+                                                     func.lower(Identity.value).like(pattern, escape="\\"))
+    named = func.lower(func.coalesce(Customer.name, "")).like(pattern, escape="\\")
+    return list(session.scalars(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.merged_into_id.is_(None),
+                               or_(named, Customer.id.in_(by_identity)))
+        .order_by(named.desc(), func.lower(func.coalesce(Customer.name, "")), Customer.id).limit(limit)))
 
 
 def public_view(session: Session, *, customer: Customer) -> dict:

@@ -1,4 +1,4 @@
-"""Customer routes: resolve an identity, read a customer, read the unified timeline."""
+"""Customer routes: search, resolve an identity, read a customer, read the unified timeline."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,14 +7,23 @@ from fastapi import APIRouter, Query
 
 from copilot.audit.service import record_read
 from copilot.customers.identity import IdentityError, parse_identity
-from copilot.customers.schemas import CustomerPublic
-from copilot.customers.service import get_customer, public_view, resolve
+from copilot.customers.schemas import CustomerList, CustomerPublic
+from copilot.customers.service import get_customer, public_view, resolve, search
 from copilot.deps import AgentDep, SessionDep, SettingsDep
 from copilot.exceptions import BadRequest, NotFound
 from copilot.interactions.schemas import Channel, TimelinePage
 from copilot.interactions.timeline import timeline_page
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.get("", response_model=CustomerList)
+def search_customers(principal: AgentDep, session: SessionDep,
+                     q: Annotated[str, Query(min_length=1, max_length=320)],
+                     limit: Annotated[int, Query(ge=1, le=50)] = 10) -> CustomerList:
+    """Customers whose name or an identifier contains `q`, for pickers (the console's merge form)."""
+    found = search(session, tenant_id=principal.tenant_id, query=q, limit=limit)
+    return CustomerList(customers=[CustomerPublic(**public_view(session, customer=c)) for c in found])
 
 
 @router.get("/resolve", response_model=CustomerPublic)

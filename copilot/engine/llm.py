@@ -517,7 +517,7 @@ def _ground_card(card: _LLMCard, items: Sequence[TimelineItem], refs: dict[str, 
 
     insights = CardInsights(summary=summary_text, facts=facts, open_items=open_items,
                             closed_items=offline.closed_items, superseded=offline.superseded,
-                            language=_language(card.language) or offline.language,
+                            mistyped_ids=offline.mistyped_ids, language=_language(card.language) or offline.language,
                             sentiment=card.sentiment or offline.sentiment)
     return insights, dropped
 

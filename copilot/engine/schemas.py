@@ -46,6 +46,9 @@ class CardInsights(BaseModel):
     open_items: list[OpenItem] = Field(default_factory=list)
     closed_items: list[OpenItem] = Field(default_factory=list)  # what was open once and is no longer
     superseded: list[str] = Field(default_factory=list)  # corrected or replaced values: never repeated
+    # Of those, the ids found to be typos: the card's timeline marks them too, since a mistyped id may well be
+    # another customer's, and an agent reading the history at a glance would quote it.
+    mistyped_ids: list[str] = Field(default_factory=list)
     language: str | None = None  # ISO 639-1 of the latest customer message ("en", "es", "da", ...)
     sentiment: Literal["negative", "neutral", "positive"] | None = None
 

@@ -7,6 +7,9 @@ previous one to Chroma, so ingest runs near the embedder's own rate.
 Any number of indexers (in `serve` processes and `omnicopilot worker`s) drain one outbox: each batch is
 claimed with a lease (`copilot.worker.leases`). A batch whose indexer died is taken again once its lease
 expires; writing it twice is harmless, since a Chroma upsert by interaction id replaces the entry.
+
+Within a `serve` process requests come first: the indexer embeds in chunks and holds back while a request is in
+flight (`foreground.ForegroundGate`).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from sqlalchemy import delete, func, select
 from copilot.config import Settings
 from copilot.database.core import Database
 from copilot.indexing.embeddings import Embedder, get_embedder
+from copilot.indexing.foreground import ForegroundGate
 from copilot.indexing.vectorstore import VectorStore
 from copilot.interactions.models import IndexOutbox, Interaction
 from copilot.worker import leases
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 BATCH = 512  # larger batches pad less: texts are sorted by length within a batch
 RETRY_DELAY_S = 2.0
 INDEXER_NICENESS = 10
+CHUNK = 16  # texts embedded between two looks at the foreground gate: a request waits at most about one chunk
 
 
 def document_of(interaction: Interaction) -> str:
@@ -66,6 +71,7 @@ class Indexer:
         self._draining = threading.Lock()  # one drain at a time in a process; other processes claim apart
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-writer")
         self.last_error: str | None = None
+        self.gate = ForegroundGate()
 
     @property
     def embedder(self) -> Embedder:
@@ -134,8 +140,21 @@ class Indexer:
                                     .where(IndexOutbox.id.in_(held.ids)).order_by(IndexOutbox.id)).all()
         return held, [row[1] for row in found]
 
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        """The batch's vectors, chunk by chunk, each chunk after the requests in flight (similar lengths share a
+        chunk, so it pads little)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), CHUNK):
+            self.gate.wait_idle()
+            chunk = order[start:start + CHUNK]
+            for i, vector in zip(chunk, self.embedder.embed([texts[i] for i in chunk]), strict=True):
+                vectors[i] = vector
+        return vectors
+
     def _write(self, batch: Batch, vectors: list[list[float]]) -> None:
         held, interactions = batch
+        self.gate.wait_idle()
         by_tenant: dict[str, list[int]] = {}
         for pos, interaction in enumerate(interactions):
             by_tenant.setdefault(interaction.tenant_id, []).append(pos)
@@ -170,7 +189,7 @@ class Indexer:
                     leases.finish(self.db, OUTBOX, batch[0])
                     batch = None
                     continue
-                vectors = self.embedder.embed([document_of(i) for i in batch[1]])
+                vectors = self._embed([document_of(i) for i in batch[1]])
                 if pending is not None:
                     previous, pending = pending, None
                     previous.result()  # the previous batch reached Chroma before we queue the next

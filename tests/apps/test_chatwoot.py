@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.apps.conftest import assert_no_errors, customer_message, ingest, insert_first_suggestion, open_host, sign_in
+from tests.apps.conftest import assert_no_errors, customer_message, ingest, open_host, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,9 +44,14 @@ def test_opens_the_conversations_contact_from_the_app_context(server, browser, k
     # The app asked for the context itself too (the documented on-demand request).
     assert page.evaluate("chatwoot.fetchInfo") >= 1
 
-    # Chatwoot takes no reply from a dashboard app: the reply goes to the clipboard and the agent is told.
-    text = insert_first_suggestion(sidebar)
-    expect(app.locator("#status")).to_have_text("Reply copied: paste it into the Chatwoot reply box.")
+    # Chatwoot takes no reply from a dashboard app, so the app says so (`insert: false`): the sidebar offers Copy
+    # and no Insert that could only pretend.
+    card = sidebar.locator("#suggestions .suggestion[data-suggestion-id]").first
+    card.wait_for()
+    expect(card.get_by_role("button", name="Insert", exact=True)).to_have_count(0)
+    text = card.locator(".suggestion-text").text_content()
+    card.get_by_role("button", name="Copy", exact=True).click()
+    expect(sidebar.locator("#toast")).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == text
     assert_no_errors(page)
     context.close()

@@ -193,3 +193,27 @@ def test_llm_failure_keeps_the_offline_card_and_says_so(llm_api: Api, openai_ser
     second = read_card(llm_api, customer_id)
     assert second["engine"].startswith("offline (llm fallback: ") and second["pending"] is None
     assert second["summary"] == first["summary"] and second["facts"] == first["facts"]
+
+
+def test_an_id_the_customer_mistyped_is_marked_in_the_cards_timeline_and_kept_in_the_history(api: Api) -> None:
+    base = datetime(2026, 10, 5, 9, 0)
+    turns = [
+        ("email", "inbound", "customer", "Order Q-51862", "My parcel for order Q-51862 has not come. Can you check?"),
+        ("chat", "inbound", "customer", None,
+         "Sorry, I mistyped my order number in the email, it is Q-51826, not Q-51862."),
+        ("chat", "outbound", "agent", None, "Thanks, I have order Q-51826 in front of me and I am checking it."),
+    ]
+    api.ingest(TENANT, [record(channel=channel, direction=direction, author_role=role, subject=subject, text=text,
+                               thread_id=f"typo-{n}", author_name="Teodor Halden" if role == "customer" else "Mara",
+                               occurred_at=(base + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                        for n, (channel, direction, role, subject, text) in enumerate(turns)])
+    customer_id = api.resolve(TENANT, "email:teodor@halden.example")["customer_id"]
+    card = read_card(api, customer_id)
+    assert "Q-51826" in {f["value"] for f in card["facts"]}
+    shown = json.dumps(card)
+    assert "Q-51862" not in shown  # not in the facts, the summary, nor the timeline a glance reads
+    first = next(i for i in card["timeline"] if i["channel"] == "email")
+    assert first["subject"] == "Order [mistyped id]"
+    assert first["text"] == "My parcel for order [mistyped id] has not come. Can you check?"
+    page = api.client.get(f"/v1/customers/{customer_id}/timeline", headers=api.auth(TENANT, "agent")).json()
+    assert "Q-51862" in json.dumps(page["items"])  # the history itself is kept as it was written

@@ -129,3 +129,45 @@ def test_one_batch_mixing_new_customers_links_and_a_merge(api: Api) -> None:
     merged = api.resolve("acme", "phone:+14155550100")["customer_id"]
     assert merged == api.resolve("acme", "email:a@example.com")["customer_id"]
     assert len(timeline(api, "acme", merged)["items"]) == 4
+
+
+def test_search_finds_customers_by_part_of_a_name_or_an_identifier_in_the_callers_tenant_only(api: Api) -> None:
+    api.ingest("acme", [
+        make_record(customer={"name": "Tamsin Okonjo", "email": "t.okonjo@example.net"}),
+        make_record(customer={"name": "Okafor Reyes", "email": "reyes@example.org"}),
+        make_record(source="twilio", channel="sms", customer={"phone": "+14155550182"}),
+        make_record(customer={"name": "Percy 100% Sure", "email": "percy@example.org"}),
+    ])
+    api.ingest("globex", [make_record(customer={"name": "Tamsin Okonjo", "email": "t.okonjo@example.net"})])
+
+    def names(q: str, tenant: str = "acme") -> list[str | None]:
+        resp = api.client.get("/v1/customers", params={"q": q}, headers=api.auth(tenant, "agent"))
+        assert resp.status_code == 200, resp.text
+        return [c["name"] for c in resp.json()["customers"]]
+
+    assert names("OKONJO") == ["Tamsin Okonjo"]  # any case; globex's namesake is not acme's to see
+    assert names("oko") == ["Tamsin Okonjo"]
+    assert names("oka") == ["Okafor Reyes"]
+    assert names("example.org") == ["Okafor Reyes", "Percy 100% Sure"]  # by email address
+    assert names("0182") == [None]  # by phone number: a customer with no name yet
+    assert names("0%") == ["Percy 100% Sure"]  # a % is a character, not a wildcard
+    assert names("_") == []
+    found = api.client.get("/v1/customers", params={"q": "okonjo"}, headers=api.auth("acme", "agent")).json()
+    assert found["customers"][0]["identities"] == [{"kind": "email", "value": "t.okonjo@example.net",
+                                                    "identity": "email:t.okonjo@example.net"}]
+    assert api.client.get("/v1/customers", params={"q": ""}, headers=api.auth("acme", "agent")).status_code == 422
+    assert api.client.get("/v1/customers", params={"q": "oko"}).status_code == 401
+
+
+def test_search_lists_a_merged_customer_once_under_the_survivor(api: Api) -> None:
+    api.ingest("acme", [
+        make_record(customer={"name": "Ilse Brandt", "email": "ilse@example.com"}, occurred_at="2026-11-01T10:00:00Z"),
+        make_record(source="twilio", channel="sms", customer={"name": "Ilse B", "phone": "+14155550190"},
+                    occurred_at="2026-11-02T10:00:00Z"),
+    ])
+    api.ingest("acme", [make_record(customer={"email": "ilse@example.com", "phone": "+14155550190"},
+                                    occurred_at="2026-11-03T10:00:00Z")])
+    found = api.client.get("/v1/customers", params={"q": "ilse"}, headers=api.auth("acme", "agent")).json()
+    assert [c["name"] for c in found["customers"]] == ["Ilse Brandt"]
+    assert {i["identity"] for i in found["customers"][0]["identities"]} == {"email:ilse@example.com",
+                                                                            "phone:+14155550190"}

@@ -197,7 +197,13 @@ def test_tiles_follow_every_filter(server, browser, keys, seeded) -> None:  # no
 def test_merge_with_a_preview_and_undo_in_one_click(server, browser, keys, seeded) -> None:  # noqa: ANN001
     context, page, errors = open_console(server, browser, keys, seeded)
     page.fill("#merge input[name=survivor]", "email:lena.marsh@example.org")
-    page.fill("#merge input[name=absorbed]", "phone:(628) 555-0177")
+    # The customer to merge is picked by part of a name: the picker lists the matches and fills in the id.
+    page.locator("#merge input[name=absorbed]").press_sequentially("hadd")
+    option = page.locator(f"#absorbed-options option[value='{seeded['omar']['customer_id']}']")
+    expect(option).to_have_count(1)
+    assert "Omar Haddad" in option.get_attribute("label")
+    assert "phone:+16285550177" in option.get_attribute("label")
+    page.fill("#merge input[name=absorbed]", option.get_attribute("value"))
     page.fill("#merge input[name=reason]", "same household")
     page.click("#merge button[type=submit]")
     preview = page.locator("#merge-preview")

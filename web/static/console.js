@@ -241,6 +241,26 @@
     ];
   }
 
+  /* The merge picker: typing part of a name or an identifier lists matching customers (GET /v1/customers?q=);
+     picking one fills in its id, so nobody has to know ids by heart. */
+  function customerPicker(input, list) {
+    let timer = null;
+    let asked = "";
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const q = input.value.trim();
+      if (q.length < 2 || q === asked || list.querySelector(`option[value="${CSS.escape(q)}"]`)) return;
+      timer = setTimeout(async () => {
+        asked = q;
+        try {
+          const found = await api("/v1/customers?" + new URLSearchParams({ q, limit: "10" }).toString());
+          clear(list).append(...found.customers.map((c) => el("option", {
+            value: c.id, label: [c.name || "(no name)", ...c.identities.map((i) => i.identity)].join(" · ") })));
+        } catch (_) { /* a picker is a convenience: typing an id or KIND:VALUE still works */ }
+      }, 200);
+    });
+  }
+
   async function previewMerge(event) {
     event.preventDefault();
     const form = event.target;
@@ -433,6 +453,8 @@
     $("next").addEventListener("click", () => goToPage(1));
     $("page-size").addEventListener("change", () => { state.offset = 0; loadSuggestions().catch((err) => toast(err.message)); });
     $("merge").addEventListener("submit", previewMerge);
+    customerPicker($("merge").elements.survivor, $("survivor-options"));
+    customerPicker($("merge").elements.absorbed, $("absorbed-options"));
     $("merge-confirm").addEventListener("click", confirmMerge);
     $("merge-cancel").addEventListener("click", cancelMerge);
     $("merge-undo").addEventListener("click", () => undoLastMerge().catch((err) => toast(err.message)));

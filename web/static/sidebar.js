@@ -28,6 +28,7 @@
     pendingSuggestions: null,
     editing: null,
     hostOrigin: null,
+    hostInserts: true, // the host's `insert` flag: false where it cannot take a reply (Copy only, then)
     pendingIdentity: null,
     loadToken: 0,
   };
@@ -586,7 +587,7 @@
       const area = el("textarea", { class: "edit-area", "aria-label": "Edit the reply", rows: "5" });
       area.value = s.text;
       const use = el("button", { type: "button", class: "primary", onclick: () => finishEdit(s, area.value) },
-                     embedded ? "Insert edited reply" : "Copy edited reply");
+                     inserts() ? "Insert edited reply" : "Copy edited reply");
       const cancel = el("button", { type: "button", class: "secondary", onclick: () => cancelEdit() }, "Cancel");
       area.addEventListener("keydown", (event) => {
         if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); use.click(); }
@@ -600,7 +601,7 @@
     if (s.done) card.append(el("p", { class: "done-note" }, { accepted: "Used as is ✓", edited: "Used with edits ✓" }[s.done]));
     const actions = el("div", { class: "actions" },
       el("button", { type: "button", class: "primary", onclick: () => useSuggestion(s, s.text, "copy") }, "Copy"),
-      embedded ? el("button", { type: "button", onclick: () => useSuggestion(s, s.text, "insert") }, "Insert") : null,
+      inserts() ? el("button", { type: "button", onclick: () => useSuggestion(s, s.text, "insert") }, "Insert") : null,
       el("button", { type: "button", onclick: () => startEdit(s) }, "Edit"),
       el("button", { type: "button", class: "secondary", onclick: () => dismiss(s) }, "Dismiss"));
     card.append(actions);
@@ -634,8 +635,10 @@
     }
   }
 
+  function inserts() { return embedded && state.hostInserts; }
+
   function insertIntoHost(text) {
-    if (!embedded) return false;
+    if (!inserts()) return false;
     const target = state.hostOrigin || (document.referrer ? new URL(document.referrer).origin : null);
     if (!target || !originAllowed(target)) { toast("The host page is not allowed to receive replies."); return false; }
     window.parent.postMessage({ type: "omnicopilot.insert", text }, target);
@@ -665,7 +668,7 @@
     if (!trimmed) { toast("The reply is empty."); state.editing = s.id; return; }
     const action = trimmed === s.text.trim() ? "accepted" : "edited";
     s.text = action === "edited" ? trimmed : s.text;
-    await useSuggestion(s, trimmed, embedded ? "insert" : "copy", action);
+    await useSuggestion(s, trimmed, inserts() ? "insert" : "copy", action);
     flushPending();
   }
 
@@ -824,6 +827,7 @@
       const data = event.data;
       if (!data || typeof data !== "object" || data.type !== "omnicopilot.open" || typeof data.identity !== "string") return;
       state.hostOrigin = event.origin;
+      state.hostInserts = data.insert !== false;
       if (state.who) openIdentity(data.identity).catch(() => {});
       else state.pendingIdentity = data.identity;
     });

@@ -1,6 +1,8 @@
 /* Bridges a helpdesk app page to the Omnicopilot sidebar it embeds, over the sidebar's host protocol:
    the sidebar says {type: "omnicopilot.ready"} when it boots, the page answers {type: "omnicopilot.open",
-   identity: "KIND:VALUE"}, and the sidebar's Insert button sends {type: "omnicopilot.insert", text} back.
+   identity: "KIND:VALUE", insert}, and the sidebar's Insert button sends {type: "omnicopilot.insert", text} back.
+   A host that cannot take a reply (no `onInsert`) says `insert: false`: the sidebar then offers Copy only, rather
+   than an Insert that could only pretend.
    One copy of this file serves every app; apps/zendesk/assets/ carries a byte-identical copy because a
    Zendesk app is uploaded as a zip of its own folder (tests/apps/test_manifests.py checks they match). */
 "use strict";
@@ -21,7 +23,8 @@
     node.hidden = !text;
   }
 
-  /* Puts the sidebar in `container` and returns {open(identity)}; `onInsert(text)` hands a reply to the host. */
+  /* Puts the sidebar in `container` and returns {open(identity)}; `onInsert(text)`, if given, hands a reply to
+     the host. */
   function mount({ container, sidebarUrl, onInsert, status }) {
     const url = new URL(sidebarUrl, location.href);
     const origin = url.origin;
@@ -34,7 +37,9 @@
     let wanted = null;
 
     function send() {
-      if (ready && wanted) frame.contentWindow.postMessage({ type: "omnicopilot.open", identity: wanted }, origin);
+      if (ready && wanted) {
+        frame.contentWindow.postMessage({ type: "omnicopilot.open", identity: wanted, insert: Boolean(onInsert) }, origin);
+      }
     }
 
     // Listening before the frame loads: its "ready" must not be missed.
@@ -45,7 +50,7 @@
       if (data.type === "omnicopilot.ready") {
         ready = true; // again after the sidebar reloads (sign-in, sign-out): the customer is sent again
         send();
-      } else if (data.type === "omnicopilot.insert" && typeof data.text === "string") {
+      } else if (data.type === "omnicopilot.insert" && typeof data.text === "string" && onInsert) {
         Promise.resolve()
           .then(() => onInsert(data.text))
           .catch((err) => setStatus(status, "The reply could not be inserted: " + (err && err.message ? err.message : err)));

@@ -405,5 +405,7 @@ def analyse(items: Sequence[TimelineItem], *, now: datetime, relevant_ids: Seque
         language = detect_language(text)
         sentiment = detect_sentiment(text)
     superseded = list(dict.fromkeys(m.value for v in state.superseded for m in v.mentions))
+    mistyped = list(dict.fromkeys(m.value for v in state.superseded if v.kind in ID_KINDS for m in v.mentions))
     return CardInsights(summary=summary, facts=facts[:MAX_FACTS], open_items=open_items, closed_items=closed_items,
-                        superseded=superseded, language=language, sentiment=sentiment)  # type: ignore[arg-type]
+                        superseded=superseded, mistyped_ids=mistyped, language=language,
+                        sentiment=sentiment)  # type: ignore[arg-type]

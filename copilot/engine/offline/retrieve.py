@@ -16,7 +16,8 @@ import logging
 import math
 import threading
 import time
-from collections import Counter
+from array import array
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +36,11 @@ log = logging.getLogger(__name__)
 VECTOR_CANDIDATES = 30  # nearest neighbours asked of the index (customer and agent records alike)
 LEXICAL_CANDIDATES = 30
 RERANK_POOL = 30  # candidates whose replies vote for each other (agreement among the top candidates)
-EMBED_ON_THE_FLY = 24  # vectors missing from the index (records waiting to be indexed) embedded per request
+# Vectors the index does not have yet (records waiting to be indexed) are embedded per request, within a
+# budget: embedding is most of a request's cost (a fresh history's first requests took 1 s each on 24 texts),
+# so a request embeds at most this many characters, the best lexical candidates first, and remembers them.
+EMBED_BUDGET_CHARS = 1_500
+ON_THE_FLY_KEPT = 4_096  # vectors embedded per request kept in the process (LRU), until the index has them
 PAST_REPLIES = 5  # snippets returned; the composer keeps what fits
 # An adapted reply shorter than this many words must have kept this share of the original's words.
 SHORT_REPLY_WORDS, KEPT_SHARE = 4, 0.5
@@ -349,18 +354,57 @@ class Retrieval:
     links: list[str]
 
 
+class OnTheFlyVectors:
+    """Vectors embedded by requests, by (tenant, interaction id, text): the next request on the same
+    candidates finds them while the index is still behind."""
+
+    def __init__(self, capacity: int = ON_THE_FLY_KEPT) -> None:
+        self.capacity = capacity
+        self._kept: OrderedDict[tuple[str, str, str], array[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> array[float] | None:
+        with self._lock:
+            vector = self._kept.get(key)
+            if vector is not None:
+                self._kept.move_to_end(key)
+            return vector
+
+    def put(self, key: tuple[str, str, str], vector: Sequence[float]) -> None:
+        with self._lock:
+            self._kept[key] = array("f", vector)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+
+
+ON_THE_FLY = OnTheFlyVectors()
+
+
 def _vectors(store: VectorStore, embedder: Embedder, *, tenant_id: str, texts: dict[str, str]
-             ) -> dict[str, list[float]]:
-    """Vectors by interaction id: the index's where it has them, embedded now (a few) where it does not yet."""
-    found: dict[str, list[float]] = {}
+             ) -> dict[str, Sequence[float]]:
+    """Vectors by interaction id: the index's where it has them, else ones embedded earlier, else embedded now
+    within `EMBED_BUDGET_CHARS` (in the order given: the best candidates first)."""
+    found: dict[str, Sequence[float]] = {}
     try:
-        found = store.get_embeddings(tenant=tenant_id, ids=list(texts))
+        found = dict(store.get_embeddings(tenant=tenant_id, ids=list(texts)))
     except Exception:  # the index is derived: embed what is needed instead
         log.warning("vector index unavailable for past replies", exc_info=True)
-    missing = [i for i in texts if i not in found][:EMBED_ON_THE_FLY]
+    missing: list[str] = []
+    budget = EMBED_BUDGET_CHARS
+    for iid, text in texts.items():
+        if iid in found:
+            continue
+        kept = ON_THE_FLY.get((tenant_id, iid, text))
+        if kept is not None:
+            found[iid] = kept
+        elif budget > 0:
+            missing.append(iid)
+            budget -= len(text)
     if missing:
         for iid, vec in zip(missing, embedder.embed([texts[i] for i in missing]), strict=True):
             found[iid] = vec
+            ON_THE_FLY.put((tenant_id, iid, texts[iid]), vec)
     return found
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from copilot.engine.offline.adapt import adapt_reply, canonical_link
 from copilot.engine.offline.bm25 import BM25Index, tokens
 from copilot.engine.offline.retrieve import (
@@ -153,3 +155,29 @@ def test_replies_vote_with_the_words_this_customer_would_read() -> None:
     a.text, b.text = "We replaced it", "Shop is shut"
     rerank([a, b], 2)
     assert a.agreement == 0.0 and b.agreement == 0.0
+
+
+def test_vectors_missing_from_the_index_are_embedded_within_a_budget_and_kept(tmp_path) -> None:  # noqa: ANN001
+    from copilot.engine.offline import retrieve
+    from copilot.indexing.embeddings import HashingEmbedder
+    from copilot.indexing.vectorstore import VectorStore
+
+    class Counting(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedded: list[str] = []
+
+        def embed(self, texts: list[str]) -> list[list[float]]:
+            self.embedded += texts
+            return super().embed(texts)
+
+    embedder = Counting()
+    store = VectorStore(embedder=embedder, path=tmp_path / "chroma", url=None)
+    long = retrieve.EMBED_BUDGET_CHARS // 2 + 1
+    texts = {f"i{n}": f"{n} " + "x" * long for n in range(5)}  # not in the index: nothing indexed yet
+    first = retrieve._vectors(store, embedder, tenant_id="budget-co", texts=texts)
+    assert sorted(first) == ["i0", "i1"]  # the budget runs out on the second text: the best ones first
+    second = retrieve._vectors(store, embedder, tenant_id="budget-co", texts=texts)
+    assert sorted(second) == ["i0", "i1", "i2", "i3"]  # the first two were kept, two more embedded
+    assert embedder.embedded == [texts[k] for k in ("i0", "i1", "i2", "i3")]
+    assert list(second["i0"]) == pytest.approx(HashingEmbedder().embed([texts["i0"]])[0], abs=1e-6)
