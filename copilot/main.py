@@ -29,6 +29,7 @@ from copilot.live.views import router as live_router
 from copilot.metrics import INGEST_SECONDS
 from copilot.review.views import router as review_router
 from copilot.services import Services
+from copilot.suggestions.service import CorpusWarmer
 from copilot.suggestions.views import router as suggestions_router
 from copilot.web.views import mount_static
 from copilot.web.views import router as web_router
@@ -131,11 +132,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services or Services.build(settings)
         app.state.services.start_workers()
         app.state.live_hub = LiveHub(app.state.services).start()  # live push: subscribes to the bus
+        app.state.corpus_warmer = CorpusWarmer(app.state.services).start()
         keep_requests_responsive()
         try:
             yield
         finally:
             gc.unfreeze()  # collectable again once this app is gone (tests start many in one process)
+            app.state.corpus_warmer.stop()
             app.state.live_hub.stop()
             if owned:
                 app.state.services.close()

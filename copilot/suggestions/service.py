@@ -6,6 +6,7 @@ the suggestions and takes the agent's feedback.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import weakref
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from copilot.auth.models import Tenant
 from copilot.auth.service import Principal
 from copilot.context.service import (
     Insights,
@@ -39,7 +41,10 @@ from copilot.knowledge.service import search as search_knowledge
 from copilot.services import Services
 from copilot.suggestions.models import Suggestion
 
+log = logging.getLogger(__name__)
+
 LINKS = 3  # help pages shown with a reply
+WARM_INTERVAL_S = 2.0  # how often an API process brings its past-reply corpora up to date
 _REGISTRIES: weakref.WeakKeyDictionary[Any, CorpusRegistry] = weakref.WeakKeyDictionary()
 _REGISTRIES_LOCK = threading.Lock()
 
@@ -52,6 +57,40 @@ def corpora(services: Services) -> CorpusRegistry:
             registry = _REGISTRIES[services.db] = CorpusRegistry()
             services.bus.subscribe(registry.on_event)
         return registry
+
+
+class CorpusWarmer:
+    """Keeps this API process's corpora ready in the background (`CorpusRegistry.warm`): every tenant's at
+    start, then every `interval_s` what ingest changed, each pass after the requests in flight."""
+
+    def __init__(self, services: Services, interval_s: float = WARM_INTERVAL_S) -> None:
+        self.services = services
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="corpus-warmer", daemon=True)
+
+    def start(self) -> CorpusWarmer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        registry = corpora(self.services)
+        tenants: list[str] | None = None
+        while not self._stop.is_set():
+            self.services.indexer.gate.wait_idle()
+            try:
+                with self.services.db.session() as session:
+                    if tenants is None:
+                        tenants = list(session.scalars(select(Tenant.id)))
+                    registry.warm(session, tenants)
+                    tenants = []
+            except Exception:  # a database hiccup: the next pass (or the request itself) loads it
+                log.warning("past-reply corpora not refreshed", exc_info=True)
+            self._stop.wait(self.interval_s)
 
 
 def message_embedding(services: Services, *, tenant_id: str, items: Sequence[TimelineItem], message: str
