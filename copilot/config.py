@@ -27,9 +27,10 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, alias="OMNICOPILOT_CHROMA_URL",
                                    description="Chroma server URL (http://host:port); default embedded in the "
                                                "data directory.")
-    embedding_backend: Literal["minilm", "minilm-torch", "hashing"] = Field(
+    embedding_backend: Literal["minilm", "minilm-int8", "minilm-torch", "hashing"] = Field(
         "minilm", alias="OMNICOPILOT_EMBEDDING_BACKEND",
-        description="minilm (packaged MiniLM on onnxruntime), minilm-torch, or hashing (tests only).")
+        description="minilm (packaged MiniLM on onnxruntime), minilm-int8 (the same, int8 weights: faster, "
+                    "slightly different vectors; reindex when switching), minilm-torch, or hashing (tests only).")
     master_key: SecretStr | None = Field(None, alias="OMNICOPILOT_MASTER_KEY",
                                          description="Key that manages tenants and API keys; unset disables that API.")
     secret_key: SecretStr | None = Field(None, alias="OMNICOPILOT_SECRET_KEY",

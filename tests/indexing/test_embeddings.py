@@ -57,3 +57,20 @@ def test_chroma_gets_our_registered_function_and_never_its_default() -> None:
     function = OmnicopilotEmbeddingFunction.build_from_config({"backend": "hashing", "cache_dir": None})
     assert function.get_config() == {"backend": "hashing", "cache_dir": None}
     assert len(function(["hello"])[0]) == 384
+
+
+def test_the_int8_model_is_made_once_and_stays_close_to_the_full_one(onnx_model: OnnxMiniLM,
+                                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+    cache = tmp_path_factory.mktemp("int8-cache")
+    int8 = OnnxMiniLM(cache, int8=True)
+    assert int8.name == "minilm-int8"
+    assert sorted(p.name.endswith("-int8.onnx") for p in cache.glob("*.onnx")) == [False, True]
+    texts = ["my package has not been delivered yet", "the shipment never arrived at my door",
+             "how do I change my password", "Mein Router blinkt rot seit dem Update"]
+    for full, small in zip(onnx_model.embed(texts), int8.embed(texts), strict=True):
+        assert cosine(full, small) > 0.9
+    anchor, same, other, _ = int8.embed(texts)
+    assert cosine(anchor, same) > cosine(anchor, other) + 0.2  # still ranks by meaning
+    again = OnnxMiniLM(cache, int8=True)  # made once: reused from the cache
+    assert len(list(cache.glob("*.onnx"))) == 2
+    assert again.embed(texts[:1]) == int8.embed(texts[:1])

@@ -373,22 +373,22 @@ class Retrieval:
 
 
 class OnTheFlyVectors:
-    """Vectors embedded by requests, by (tenant, interaction id, text): the next request on the same
-    candidates finds them while the index is still behind."""
+    """Vectors embedded by requests, by (tenant, interaction id, hash of the text embedded): the next request
+    on the same candidates finds them while the index is still behind."""
 
     def __init__(self, capacity: int = ON_THE_FLY_KEPT) -> None:
         self.capacity = capacity
-        self._kept: OrderedDict[tuple[str, str, str], array[float]] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, str, int], array[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str]) -> array[float] | None:
+    def get(self, key: tuple[str, str, int]) -> array[float] | None:
         with self._lock:
             vector = self._kept.get(key)
             if vector is not None:
                 self._kept.move_to_end(key)
             return vector
 
-    def put(self, key: tuple[str, str, str], vector: Sequence[float]) -> None:
+    def put(self, key: tuple[str, str, int], vector: Sequence[float]) -> None:
         with self._lock:
             self._kept[key] = array("f", vector)
             self._kept.move_to_end(key)
@@ -413,7 +413,7 @@ def _vectors(store: VectorStore, embedder: Embedder, *, tenant_id: str, texts: d
     for iid, text in texts.items():
         if iid in found:
             continue
-        kept = ON_THE_FLY.get((tenant_id, iid, text))
+        kept = ON_THE_FLY.get((tenant_id, iid, hash(text)))
         if kept is not None:
             found[iid] = kept
         elif budget > 0:
@@ -422,7 +422,7 @@ def _vectors(store: VectorStore, embedder: Embedder, *, tenant_id: str, texts: d
     if missing:
         for iid, vec in zip(missing, embedder.embed([texts[i] for i in missing]), strict=True):
             found[iid] = vec
-            ON_THE_FLY.put((tenant_id, iid, texts[iid]), vec)
+            ON_THE_FLY.put((tenant_id, iid, hash(texts[iid])), vec)
     return found
 
 

@@ -40,6 +40,24 @@ def test_bm25_ranks_shared_rare_words_first_and_follows_additions_and_removals()
     assert tokens("Orders @someone https://x.example/p") == ["order"]
 
 
+def test_bm25_past_its_scan_budget_lets_common_words_only_add_to_what_rarer_words_found(monkeypatch) -> None:  # noqa: ANN001
+    from copilot.engine.offline import bm25
+
+    index = BM25Index()
+    for n in range(40):
+        index.add(f"common{n}", f"my order number {n} please")
+    index.add("rare", "my order and the kettle sparks")
+    index.add("rare-only", "kettle sparks")
+    exact = index.search("my order kettle sparks", limit=3)
+    monkeypatch.setattr(bm25, "SCAN_BUDGET", 5)  # "my" and "order" are over it: they are not scanned in full
+    budgeted = index.search("my order kettle sparks", limit=3)
+    assert [k for k, _ in budgeted] == [k for k, _ in exact][:2]
+    assert {k for k, _ in budgeted} == {"rare", "rare-only"}
+    assert dict(budgeted) == pytest.approx(dict(exact[:2]))  # a found document keeps its whole score
+    assert len(budgeted) == 2  # documents with only the common words are not gathered
+    assert [k for k, _ in index.search("my order", limit=50)][:1]  # no rarer word: the rarest is read in full
+
+
 def test_lcs_f1_is_the_f_measure_of_the_longest_common_subsequence() -> None:
     assert lcs_f1(["a", "b", "c", "d"], ["a", "b", "c", "d"]) == 1.0
     assert lcs_f1(["a", "b", "c", "d"], ["x", "y"]) == 0.0
