@@ -53,9 +53,12 @@ class Services:
     def announce(self, result: IngestResult) -> None:
         """Tell the indexer and the live sidebars; both best effort, the records are already stored."""
         self.indexer.wake()
-        for tenant, customer_id, interaction_id in result.created_records:
-            self.bus.publish({"type": "interaction.created", "tenant": tenant, "customer_id": customer_id,
-                              "interaction_id": interaction_id})
+        try:
+            for tenant, customer_id, interaction_id in result.created_records:
+                self.bus.publish({"type": "interaction.created", "tenant": tenant, "customer_id": customer_id,
+                                  "interaction_id": interaction_id})
+        except Exception:  # Redis gone or slow: the caller still hears its records were stored, as they were
+            log.warning("ingest events not published; sidebars catch up on their next read", exc_info=True)
 
     def start_workers(self) -> None:
         """On start of an API process. It takes the data directory when the index is embedded (one process at

@@ -228,3 +228,49 @@ def test_cli_commands_beside_a_running_serve_refuse_and_say_how(tmp_path: Path) 
         assert json.loads(result.stdout)["created"] == 1
     finally:
         server.stop()
+
+
+@pytest.mark.redis
+def test_records_are_acknowledged_when_redis_is_gone_after_they_are_stored(settings_factory, redis_url) -> None:  # noqa: ANN001
+    """Live events are best effort: a Redis that went away costs the sidebars a push, never the caller a 500."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from copilot.main import create_app
+    from tests.conftest import given_tenant
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed") if os.environ.get("CI") else pytest.skip("no redis-server")
+    port = free_port()
+    private = subprocess.Popen([server, "--port", str(port), "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import redis
+
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 60  # only bounds a hung start
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        app = create_app(settings_factory(OMNICOPILOT_REDIS_URL=url))
+        with TestClient(app) as client:
+            given_tenant(app.state.services.db, "bus-co")
+            admin = {"Authorization": f"Bearer {MASTER_KEY}"}
+            key = client.post("/v1/admin/api-keys", json={"tenant": "bus-co", "role": "integration", "name": "i"},
+                              headers=admin).json()["key"]
+            private.terminate()
+            private.wait(timeout=30)
+            resp = client.post("/v1/interactions", headers={"Authorization": f"Bearer {key}"},
+                               json={"interactions": [make_record(customer={"email": "bus@example.org"})]})
+            assert resp.status_code == 200, resp.text
+            assert resp.json()["created"] == 1
+    finally:
+        if private.poll() is None:
+            private.kill()

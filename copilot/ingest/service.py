@@ -6,6 +6,8 @@ Chroma happens after, from the outbox.
 """
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +19,8 @@ from copilot.database.core import Database
 from copilot.ingest.stages import Accepted, Stored, redact, resolve_and_store, validate
 from copilot.interactions.schemas import Rejection
 
-RETRIES = 5
+RETRIES = 6
+RETRY_BACKOFF_S = 0.02  # doubled per attempt, jittered: under 2 s over all the retries
 
 
 @dataclass
@@ -82,7 +85,9 @@ def store(db: Database, *, tenant_id: str, accepted: list[Accepted], actor: str)
         outcomes, leftovers = resolve_and_store(session, tenant_id=tenant_id, accepted=accepted, actor=actor,
                                                 allow_merge=False)
     for entry in leftovers:
-        for _attempt in range(RETRIES):
+        for attempt in range(RETRIES):
+            if attempt:  # the concurrent writer it lost to is still committing: give it a moment
+                time.sleep(RETRY_BACKOFF_S * 2 ** attempt * (0.5 + random.random()))
             with db.session() as session:
                 done, again = resolve_and_store(session, tenant_id=tenant_id, accepted=[entry], actor=actor,
                                                 allow_merge=True)
