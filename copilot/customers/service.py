@@ -100,10 +100,9 @@ def search(session: Session, *, tenant_id: str, query: str, limit: int) -> list[
     needle = query.strip().lower()
     if not needle:
         return []
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     by_identity = select(Identity.customer_id).where(Identity.tenant_id == tenant_id,
-                                                     func.lower(Identity.value).like(pattern, escape="\\"))
-    named = func.lower(func.coalesce(Customer.name, "")).like(pattern, escape="\\")
+                                                     func.lower(Identity.value).contains(needle, autoescape=True))
+    named = func.lower(func.coalesce(Customer.name, "")).contains(needle, autoescape=True)
     return list(session.scalars(
         select(Customer).where(Customer.tenant_id == tenant_id, Customer.merged_into_id.is_(None),
                                or_(named, Customer.id.in_(by_identity)))
