@@ -103,8 +103,20 @@ def message_embedding(services: Services, *, tenant_id: str, items: Sequence[Tim
         except Exception:  # the index is derived: embed the text instead
             stored = {}
         if latest.interaction_id in stored:
-            return stored[latest.interaction_id]
+            return [float(x) for x in stored[latest.interaction_id]]
     return services.indexer.embedder.embed([message])[0]
+
+
+def reply_before(items: Sequence[TimelineItem]) -> str | None:
+    """The agent's last reply before the customer message being answered, in its thread: where the
+    conversation stands (a first answer reads unlike the one after the customer sent what was asked)."""
+    answered: TimelineItem | None = None
+    for item in reversed(items):
+        if answered is None:
+            answered = item if item.author_role == "customer" else None
+        elif item.author_role == "agent" and item.direction == "outbound" and item.thread_id == answered.thread_id:
+            return item.text
+    return None
 
 
 @dataclass
@@ -131,7 +143,7 @@ def reply_inputs(services: Services, session: Session, *, tenant_id: str, custom
     found = retrieve(session=session, store=store, embedder=services.indexer.embedder,
                      corpus=corpora(services).get(tenant_id), customer_id=customer.id, message=message,
                      embedding=embedding, facts=insights.insights.facts, customer_name=customer.name,
-                     known_text=" ".join(i.text for i in items))
+                     known_text=" ".join(i.text for i in items), previous_reply=reply_before(items))
     return ReplyInputs(items=items, insights=insights, snippets=snippets + found.past_replies, links=found.links)
 
 

@@ -129,3 +129,32 @@ def test_each_suggestion_is_recorded_once_per_customer_message_and_text(minilm_a
                                     occurred_at="2027-02-21T10:00:00Z")])
     later = ask(api, wren, "Hello? Still cracked.")
     assert not {s["id"] for s in later["suggestions"]} & {s["id"] for s in first["suggestions"]}
+
+
+def three_turns(n: int, agent_first: str, answer: str, reply: str, *, name: str) -> list[dict]:
+    """A customer opens, the agent answers, the customer answers that, the agent replies."""
+    opened, first_answer = conversation(n, "The lid of my kettle cracked", agent_first, name=name)
+    follow_up, last_reply = conversation(n, answer, reply, name=name)
+    for record, minutes in ((follow_up, 10), (last_reply, 15)):
+        at = datetime.strptime(opened["occurred_at"], "%Y-%m-%dT%H:%M:%SZ") + timedelta(minutes=minutes)
+        record["occurred_at"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [opened, first_answer, follow_up, last_reply]
+
+
+def test_where_the_conversation_stands_picks_the_reply_to_the_same_words(minilm_api: Api) -> None:
+    api = minilm_api
+    asked_to_message = "Please send us a private message with your order number."
+    asked_to_restart = "Could you unplug the kettle for a minute and switch it on again?"
+    api.ingest(TENANT, [
+        *three_turns(1, asked_to_restart, "Done.", "Does the light still flash after the restart?",
+                     name="Jasper Vey"),
+        # the same words, a hair less alike than the other's: only the stage tells them apart
+        *three_turns(2, asked_to_message, "Done!", "Got it, thank you: a new lid is on its way to you.",
+                     name="Ottilie Brandt"),
+    ])
+    api.wait_indexed()
+    records = three_turns(3, asked_to_message, "Done.", "unused", name="Wren Talbot")[:3]
+    api.ingest(TENANT, records)
+    wren = api.resolve(TENANT, f"email:{records[0]['customer']['email']}")["customer_id"]
+    texts = past_reply_texts(ask(api, wren, "Done."))
+    assert texts and texts[0].startswith("Got it, thank you")

@@ -128,8 +128,8 @@ def known_things(insights: CardInsights, items: Sequence[TimelineItem], lang: st
     evidence = " \n ".join(f"{f.evidence or ''} {f.value}" for f in insights.facts)
     known: set[str] = set()
     lex = lexicon()
-    customer_sentences = [s for i in items if i.author_role == "customer" or i.direction == "inbound"
-                          for s in split_sentences(i.text)]
+    sent = {t.name for i in items if i.author_role == "customer" or i.direction == "inbound"
+            for s in split_sentences(i.text) for t in sent_documents(s, lang)}
     for thing in lex.things:
         if thing.kinds & kinds:
             known.add(thing.name)
@@ -138,7 +138,7 @@ def known_things(insights: CardInsights, items: Sequence[TimelineItem], lang: st
         if not thing.document and any(p.search(evidence) for p in patterns):
             known.add(thing.name)
             continue
-        if thing.document and any(thing.name in {t.name for t in sent_documents(s, lang)} for s in customer_sentences):
+        if thing.document and thing.name in sent:
             known.add(thing.name)
     return known
 

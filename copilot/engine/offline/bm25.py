@@ -5,8 +5,9 @@ Scores are computed over an inverted index (only documents sharing a query term 
 query over tens of thousands of short messages in the low milliseconds. In a big corpus a common word's
 posting list covers most documents: the rarest terms are scanned in full, and once `SCAN_BUDGET` postings have
 been read the commoner terms only add to documents already found (their low idf cannot lift a document that
-shares none of the rarer words above one that does; measured at 100k messages a tenant, a query of everyday
-words took 195 ms at the median).
+shares none of the rarer words above one that does). When even the rarest word is everywhere, its newest
+postings stand for it. Measured at 48k messages a tenant of everyday words: 195 ms a query with no budget,
+26 ms with 20,000 postings, 8 ms with 5,000.
 """
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable
+from itertools import islice
+from operator import itemgetter
 
 # Words of any script; digits count (a model number is a strong lexical cue), handles and links do not
 # (they name a person or a one-off page, never the problem).
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-SCAN_BUDGET = 20_000  # postings read in full per query, rarest terms first
+SCAN_BUDGET = 5_000  # postings read in full per query, rarest terms first
 
 
 def tokens(text: str) -> list[str]:
@@ -94,23 +97,33 @@ class BM25Index:
         with self._lock:
             if not self._docs or not query:
                 return []
-            average = self._total_length / len(self._docs) or 1.0
+            # BM25's length norm k1 * (1 - b + b * length / average), as base + slope * length
+            base, slope = self.k1 * (1.0 - self.b), self.k1 * self.b * len(self._docs) / (self._total_length or 1)
+            lengths = self._lengths
             scores: dict[str, float] = {}
             scanned = 0  # rarest first
             for term in sorted((t for t in query if t in self._postings), key=lambda t: len(self._postings[t])):
                 posting = self._postings[term]
-                weight = self.idf(term) * query[term]
+                weight = self.idf(term) * query[term] * (self.k1 + 1.0)
                 if scores and scanned + len(posting) > SCAN_BUDGET:
                     # a common word: it only adds to the documents the rarer words found
                     pairs = [(key, posting[key]) for key in scores if key in posting]
                 else:
-                    pairs = list(posting.items())
+                    # even the rarest word may be everywhere: then its newest postings (dicts keep insertion order)
+                    room = SCAN_BUDGET - scanned
+                    pairs = list(posting.items()) if len(posting) <= room else \
+                        list(islice(reversed(posting.items()), room))
                     scanned += len(pairs)
                 for key, tf in pairs:
-                    norm = self.k1 * (1.0 - self.b + self.b * self._lengths[key] / average)
-                    scores[key] = scores.get(key, 0.0) + weight * tf * (self.k1 + 1.0) / (tf + norm)
-        candidates = scores.items() if keep is None else ((k, v) for k, v in scores.items() if keep(k))
-        return heapq.nlargest(limit, candidates, key=lambda pair: pair[1])
+                    scores[key] = scores.get(key, 0.0) + weight * tf / (tf + base + slope * lengths[key])
+        by_score = itemgetter(1)
+        if keep is None:
+            return heapq.nlargest(limit, scores.items(), key=by_score)
+        # `keep` turns away few documents (a customer's own): filter the best few, not every score
+        best = [pair for pair in heapq.nlargest(2 * limit + 10, scores.items(), key=by_score) if keep(pair[0])]
+        if len(best) >= limit or len(best) == len(scores):
+            return best[:limit]
+        return heapq.nlargest(limit, ((k, v) for k, v in scores.items() if keep(k)), key=by_score)
 
     def max_score(self, text: str) -> float:
         """What a document made of exactly the query's words would score: scales scores into 0..1."""

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from copilot.indexing.vectorstore import VectorStore
 
 log = logging.getLogger(__name__)
 
-VECTOR_CANDIDATES = 30  # nearest neighbours asked of the index (customer and agent records alike)
+VECTOR_CANDIDATES = 60  # nearest neighbours asked of the index (customer and agent records alike)
 LEXICAL_CANDIDATES = 30
 RERANK_POOL = 30  # candidates whose replies vote for each other (agreement among the top candidates)
 # Vectors the index does not have yet (records waiting to be indexed) are embedded per request, within a
@@ -46,6 +47,9 @@ PAST_REPLIES = 5  # snippets returned; the composer keeps what fits
 SHORT_REPLY_WORDS, KEPT_SHARE = 4, 0.5
 # Relevance of a candidate to the message: the cosine of the two customer messages, and BM25 scaled to 0..1.
 W_QUERY, W_LEXICAL = 0.5, 0.2
+# How alike the agent replies before the two messages are: where the conversation stands picks the answer
+# as much as the words do ("done" after "please DM us" is answered unlike "done" after "try a restart").
+W_STAGE = 0.1
 TEMPERATURE = 0.3  # how sharply relevance weighs a candidate's vote in the agreement
 SELF_WEIGHT = 1.0  # a candidate's own relevance next to the votes it gets
 LINK_NEIGHBOURS = 12  # most similar past conversations whose links vote
@@ -66,7 +70,7 @@ class Exchange:
     reply_text: str
     occurred_at: datetime
     links: tuple[str, ...] = ()  # canonical keys of the help pages the reply linked
-    previous_reply: str | None = None  # the agent's reply before this exchange in the thread, if any
+    previous_reply: str | None = None  # the text of the agent's reply before this exchange in the thread, if any
 
 
 @dataclass
@@ -77,12 +81,15 @@ class _Row:
     author_role: str
     text: str
     occurred_at: datetime
+    direction: str = ""
 
 
 def exchanges_of(rows: Iterable[_Row]) -> list[Exchange]:
     """Pair each run of customer messages with the first agent reply after it, thread by thread."""
     threads: dict[tuple[str, str], list[_Row]] = {}
     for row in rows:
+        if row.direction == "internal":
+            continue  # a note for colleagues: never a reply to offer another customer, nor what one was told
         threads.setdefault((row.customer_id, row.thread_id or ""), []).append(row)
     out: list[Exchange] = []
     for (customer_id, _), thread in threads.items():
@@ -98,7 +105,7 @@ def exchanges_of(rows: Iterable[_Row]) -> list[Exchange]:
                 out.append(Exchange(key=row.id, customer_id=customer_id, asked_ids=tuple(a.id for a in asked),
                                     asked_text=" ".join(a.text for a in asked[-3:]), reply_text=row.text,
                                     occurred_at=row.occurred_at, links=links,
-                                    previous_reply=previous.id if previous else None))
+                                    previous_reply=previous.text if previous else None))
                 asked = []
             if row.author_role == "agent":
                 previous = row
@@ -134,9 +141,10 @@ class TenantCorpus:
         with self.lock:
             self._dirty.add(customer_id)
 
-    def refresh(self, session: Session) -> None:
+    def refresh(self, session: Session, *, verify: bool = True) -> None:
         """Load on first use; then re-read only the customers whose records changed (ingest events), and
-        now and then count the tenant's records to catch what arrived without an event (another process)."""
+        now and then (`verify`) count the tenant's records to catch what arrived without an event (another
+        process). Requests leave the counting to the background warmer: at 100k records a tenant it is a scan."""
         from copilot.interactions.models import Interaction
 
         with self.lock:
@@ -146,7 +154,7 @@ class TenantCorpus:
             dirty, self._dirty = self._dirty, set()
             if dirty:
                 self._reload_customers(session, dirty)
-            if time.monotonic() - self.verified_at > REVERIFY_S:
+            if verify and time.monotonic() - self.verified_at > REVERIFY_S:
                 count = session.scalar(select(func.count()).select_from(Interaction)
                                        .where(Interaction.tenant_id == self.tenant_id)) or 0
                 self.verified_at = time.monotonic()
@@ -157,7 +165,8 @@ class TenantCorpus:
         from copilot.interactions.models import Interaction
 
         query = select(Interaction.id, Interaction.customer_id, Interaction.thread_id, Interaction.author_role,
-                       Interaction.text, Interaction.occurred_at).where(Interaction.tenant_id == self.tenant_id)
+                       Interaction.text, Interaction.occurred_at, Interaction.direction
+                       ).where(Interaction.tenant_id == self.tenant_id)
         if customer_ids is not None:
             query = query.where(Interaction.customer_id.in_(list(customer_ids)))
         else:
@@ -183,20 +192,24 @@ class TenantCorpus:
         by_customer: dict[str, list[_Row]] = {}
         for row in rows:
             by_customer.setdefault(row.customer_id, []).append(row)
+        had = {customer_id: self._rows_of.get(customer_id, 0) for customer_id in customers or ()}
         for customer_id in customers or ():
             self._forget(customer_id)
             by_customer.setdefault(customer_id, [])
+        arrived: list[Exchange] = []
         for customer_id, own in by_customer.items():
             if customers is not None:
-                self.row_count += len(own) - self._rows_of.get(customer_id, 0)
+                self.row_count += len(own) - had.get(customer_id, 0)
             self._rows_of[customer_id] = len(own)
             tokens: set[str] = set()
             for row in own:
                 tokens |= vocabulary_tokens(row.text)
             self._tokens_of[customer_id] = tokens
             self._customers_with.update(tokens)
-            for exchange in exchanges_of(own):
-                self._add(exchange)
+            arrived += exchanges_of(own)
+        # Oldest first: past its scan budget, BM25 reads a common word's newest postings (see bm25.py).
+        for exchange in sorted(arrived, key=lambda e: e.occurred_at):
+            self._add(exchange)
 
     def _forget(self, customer_id: str) -> None:
         for key in self.by_customer.pop(customer_id, set()):
@@ -276,10 +289,15 @@ class CorpusRegistry:
 
 
 # -- ranking -------------------------------------------------------------------------------------------------
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+def cosines(query: Sequence[float], vectors: dict[str, Sequence[float]]) -> dict[str, float]:
+    """The cosine of the query to each vector, by id."""
+    if not vectors:
+        return {}
+    matrix = np.asarray(list(vectors.values()), dtype=np.float32)
+    q = np.asarray(query, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
+    sims = np.divide(matrix @ q, norms, out=np.zeros(len(matrix), dtype=np.float32), where=norms > 0)
+    return dict(zip(vectors, sims.tolist(), strict=True))
 
 
 @dataclass
@@ -287,6 +305,7 @@ class Candidate:
     exchange: Exchange
     query_similarity: float = 0.0  # cosine of the message to the customer message this reply answered
     lexical: float = 0.0  # BM25, scaled to 0..1 by what the query itself would score
+    stage: float = 0.0  # how alike the agent replies before the two messages are (1: both open a thread)
     relevance: float = 0.0  # the two above, weighted
     agreement: float = 0.0  # how much of its wording the other candidates' replies share (0..1)
     text: str = ""  # the reply adapted to this customer (empty: not adapted, the reply as written counts)
@@ -312,38 +331,40 @@ def lcs_f1(a: Sequence[str], b: Sequence[str]) -> float:
     return 2 * p * r / (p + r)
 
 
+def relevant_pool(candidates: list[Candidate]) -> list[Candidate]:
+    """The `RERANK_POOL` most relevant candidates, best first (`relevance` set on every candidate)."""
+    for c in candidates:
+        c.relevance = W_QUERY * c.query_similarity + W_LEXICAL * c.lexical + W_STAGE * c.stage
+    return sorted(candidates, key=lambda c: -c.relevance)[:RERANK_POOL]
+
+
 def rerank(candidates: list[Candidate], limit: int) -> list[Candidate]:
     """Replies that agree with the others first, as a set: each next pick adds most to how well the chosen
     replies stand for all top candidates (sum over candidates of relevance x word overlap with the closest
     pick, plus the pick's own relevance). The first pick is the most typical relevant answer; the next ones
     stand for the other kinds of answer, not a second copy of the first."""
-    for c in candidates:
-        c.relevance = W_QUERY * c.query_similarity + W_LEXICAL * c.lexical
-    pool = sorted(candidates, key=lambda c: -c.relevance)[:RERANK_POOL]
+    pool = relevant_pool(candidates)
     if not pool:
         return []
-    top = pool[0].relevance
-    weight = [math.exp((c.relevance - top) / TEMPERATURE) for c in pool]
+    n = len(pool)
+    weight = np.exp((np.array([c.relevance for c in pool]) - pool[0].relevance) / TEMPERATURE)
     for c in pool:
         c.words = tokens(c.text or c.exchange.reply_text)
-    n = len(pool)
-    overlap = [[0.0] * n for _ in range(n)]
+    overlap = np.zeros((n, n))  # zero on the diagonal: a candidate does not vote for itself
     for i in range(n):
         for j in range(i + 1, n):
-            overlap[i][j] = overlap[j][i] = lcs_f1(pool[i].words, pool[j].words)
-    total = sum(weight) or 1.0
-    for j, c in enumerate(pool):
-        c.agreement = sum(weight[i] * overlap[i][j] for i in range(n) if i != j) / total
-    covered = [0.0] * n
+            overlap[i, j] = overlap[j, i] = lcs_f1(pool[i].words, pool[j].words)
+    for c, agreement in zip(pool, weight @ overlap / (weight.sum() or 1.0), strict=True):
+        c.agreement = float(agreement)
+    covered = np.zeros(n)  # how well the picks so far stand for each candidate
     order: list[int] = []
     while len(order) < min(limit, n):
-        def gain(j: int, covered: list[float] = covered) -> float:
-            return SELF_WEIGHT * weight[j] + sum(weight[i] * max(0.0, overlap[i][j] - covered[i])
-                                                  for i in range(n) if i != j)
-
-        best = max((j for j in range(n) if j not in order), key=gain)
+        gain = SELF_WEIGHT * weight + weight @ np.clip(overlap - covered[:, None], 0.0, None)
+        gain[order] = -np.inf
+        best = int(np.argmax(gain))
         order.append(best)
-        covered = [1.0 if i == best else max(covered[i], overlap[i][best]) for i in range(n)]
+        covered = np.maximum(covered, overlap[:, best])
+        covered[best] = 1.0
     return [pool[j] for j in order] + [pool[j] for j in range(n) if j not in order]
 
 
@@ -428,10 +449,10 @@ def _vectors(store: VectorStore, embedder: Embedder, *, tenant_id: str, texts: d
 
 def retrieve(*, session: Session, store: VectorStore, embedder: Embedder, corpus: TenantCorpus, customer_id: str,
              message: str, embedding: Sequence[float], facts: Sequence[Fact] = (), customer_name: str | None = None,
-             known_text: str = "", limit: int = PAST_REPLIES) -> Retrieval:
+             known_text: str = "", previous_reply: str | None = None, limit: int = PAST_REPLIES) -> Retrieval:
     """Past agent replies to other customers' similar messages, adapted to this customer, best first
     (`score`: the message's similarity to the one the reply answered, 0..1), and help-page links."""
-    corpus.refresh(session)
+    corpus.refresh(session, verify=False)
     tenant_id = corpus.tenant_id
     with corpus.lock:
         candidates: dict[str, Candidate] = {}
@@ -456,20 +477,28 @@ def retrieve(*, session: Session, store: VectorStore, embedder: Embedder, corpus
             return Retrieval(past_replies=[], links=rank_links(corpus, []))
         texts = {c.exchange.asked_ids[-1]: c.exchange.asked_text for c in candidates.values()
                  if not any(a in similarity for a in c.exchange.asked_ids)}
-    vectors = _vectors(store, embedder, tenant_id=tenant_id, texts=texts)
+    computed = cosines(embedding, _vectors(store, embedder, tenant_id=tenant_id, texts=texts))
     for c in candidates.values():
         best = max((similarity[a] for a in c.exchange.asked_ids if a in similarity), default=None)
-        if best is None and c.exchange.asked_ids[-1] in vectors:
-            best = cosine(embedding, vectors[c.exchange.asked_ids[-1]])
+        if best is None:
+            best = computed.get(c.exchange.asked_ids[-1])
         c.query_similarity = max(0.0, min(1.0, best or 0.0))
+    before = tokens(previous_reply) if previous_reply else None
+    for c in candidates.values():
+        theirs = c.exchange.previous_reply
+        if before is None or theirs is None:
+            c.stage = 1.0 if before is None and theirs is None else 0.0
+        else:
+            c.stage = lcs_f1(before, tokens(theirs))
+    pool = relevant_pool(list(candidates.values()))
     # Adapted before the vote: replies agree on what this customer would read, not on the other customers'
     # names, ids and sign-offs. A reply with nothing left to say still votes but is not offered.
-    owners = _owner_names(session, {c.exchange.customer_id for c in candidates.values()})
-    for c in candidates.values():
+    owners = _owner_names(session, {c.exchange.customer_id for c in pool})
+    for c in pool:
         c.text = adapt_reply(c.exchange.reply_text, owner_names=owners.get(c.exchange.customer_id, []),
                              is_shared=corpus.is_shared, facts=facts, customer_name=customer_name,
                              known_text=known_text)
-    ranked = rerank(list(candidates.values()), limit * 2)
+    ranked = rerank(pool, limit * 2)
     links = rank_links(corpus, ranked)
     usable = [c for c in ranked if _substantial(c.text, c.exchange.reply_text)]
     chosen = _still_others(session, usable[:limit * 2], customer_id=customer_id)

@@ -111,6 +111,19 @@ def test_exchanges_pair_a_run_of_customer_messages_with_the_next_agent_reply_per
     assert found[0].asked_text == "Hello My router blinks red"
 
 
+def test_an_internal_note_is_neither_a_reply_to_offer_nor_where_the_conversation_stood() -> None:
+    rows = [_Row("m1", "c", "t", "customer", "My router blinks red", T0),
+            _Row("n1", "c", "t", "agent", "Note: this customer threatened to cancel", T0 + timedelta(minutes=1),
+                 "internal"),
+            _Row("a1", "c", "t", "agent", "Let's restart it together.", T0 + timedelta(minutes=2), "outbound"),
+            _Row("m2", "c", "t", "customer", "Done", T0 + timedelta(minutes=3)),
+            _Row("n2", "c", "t", "agent", "Note: escalate if it fails again", T0 + timedelta(minutes=4), "internal"),
+            _Row("a2", "c", "t", "agent", "Is the light green now?", T0 + timedelta(minutes=5), "outbound")]
+    found = exchanges_of(rows)
+    assert [(e.key, e.asked_ids, e.previous_reply) for e in found] == [
+        ("a1", ("m1",), None), ("a2", ("m2",), "Let's restart it together.")]
+
+
 def test_corpus_follows_a_customer_reloaded_and_knows_the_companys_words() -> None:
     corpus = TenantCorpus("umbra")
     corpus._apply([_Row("q1", "c1", "t", "customer", "Umbra kettle sparks", T0),
@@ -119,6 +132,18 @@ def test_corpus_follows_a_customer_reloaded_and_knows_the_companys_words() -> No
     assert corpus.is_shared("umbra") and not corpus.is_shared("ilse")
     corpus._apply([], customers={"c1"})  # c1 merged away: its exchanges leave the corpus
     assert not corpus.exchanges and not corpus.is_shared("umbra")
+
+
+def test_the_corpus_counts_each_record_once_however_often_a_customer_is_reloaded() -> None:
+    # The count is compared with SQL's now and then, and a mismatch reloads the whole tenant.
+    corpus = TenantCorpus("umbra")
+    first = [_Row("q1", "c1", "t", "customer", "Umbra kettle sparks", T0),
+             _Row("a1", "c1", "t", "agent", "Unplug the kettle.", T0)]
+    corpus._apply(first, customers={"c1"})
+    corpus._apply(first, customers={"c1"})
+    corpus._apply([*first, _Row("q2", "c1", "t", "customer", "Done", T0)], customers={"c1"})
+    corpus._apply([_Row("q3", "c2", "t2", "customer", "Lid stuck", T0)], customers={"c2"})
+    assert corpus.row_count == 4
 
 
 def test_another_customers_name_handle_ids_and_sign_off_go_and_this_customers_values_come_in() -> None:
