@@ -81,7 +81,7 @@ class _Row:
     author_role: str
     text: str
     occurred_at: datetime
-    direction: str = ""
+    direction: str = ""  # "internal": a note, left out of the exchanges
 
 
 def exchanges_of(rows: Iterable[_Row]) -> list[Exchange]:
@@ -306,7 +306,7 @@ class Candidate:
     query_similarity: float = 0.0  # cosine of the message to the customer message this reply answered
     lexical: float = 0.0  # BM25, scaled to 0..1 by what the query itself would score
     stage: float = 0.0  # how alike the agent replies before the two messages are (1: both open a thread)
-    relevance: float = 0.0  # the two above, weighted
+    relevance: float = 0.0  # the three above, weighted
     agreement: float = 0.0  # how much of its wording the other candidates' replies share (0..1)
     text: str = ""  # the reply adapted to this customer (empty: not adapted, the reply as written counts)
     words: list[str] = field(default_factory=list, repr=False)
