@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import dropwhile
 from typing import Any
 
 from sqlalchemy import select
@@ -110,13 +111,12 @@ def message_embedding(services: Services, *, tenant_id: str, items: Sequence[Tim
 def reply_before(items: Sequence[TimelineItem]) -> str | None:
     """The agent's last reply before the customer message being answered, in its thread: where the
     conversation stands (a first answer reads unlike the one after the customer sent what was asked)."""
-    answered: TimelineItem | None = None
-    for item in reversed(items):
-        if answered is None:
-            answered = item if item.author_role == "customer" else None
-        elif item.author_role == "agent" and item.direction == "outbound" and item.thread_id == answered.thread_id:
-            return item.text
-    return None
+    latest = latest_customer_message(items)
+    if latest is None:
+        return None
+    earlier = dropwhile(lambda item: item is not latest, reversed(items))
+    return next((item.text for item in earlier if item.author_role == "agent" and item.direction == "outbound"
+                 and item.thread_id == latest.thread_id), None)
 
 
 @dataclass

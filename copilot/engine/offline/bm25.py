@@ -120,8 +120,9 @@ class BM25Index:
         if keep is None:
             return heapq.nlargest(limit, scores.items(), key=by_score)
         # `keep` turns away few documents (a customer's own): filter the best few, not every score
-        best = [pair for pair in heapq.nlargest(2 * limit + 10, scores.items(), key=by_score) if keep(pair[0])]
-        if len(best) >= limit or len(best) == len(scores):
+        head = heapq.nlargest(2 * limit + 10, scores.items(), key=by_score)
+        best = [pair for pair in head if keep(pair[0])]
+        if len(best) >= limit or len(head) == len(scores):
             return best[:limit]
         return heapq.nlargest(limit, ((k, v) for k, v in scores.items() if keep(k)), key=by_score)
 
