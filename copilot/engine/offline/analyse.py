@@ -105,7 +105,7 @@ def _terms(turns: list[Turn], state: CardState, seen: set[str]) -> list[tuple[fl
         out.append((1.1 + 0.15 * min(n - 2, 2) + (0.3 if shared else 0.0), Fact(
             kind=FactKind.CODE.value, value=value, interaction_id=t.item.interaction_id, channel=t.item.channel,
             occurred_at=t.item.occurred_at, speaker=t.role,
-            evidence=state.masked(sentence_at(t, start))[:500] or None)))
+            evidence=state.masked(sentence_at(t.text, start))[:500] or None)))
     return out
 
 

@@ -1,30 +1,29 @@
 """A small incremental Okapi BM25 index: documents can be added and removed one at a time, so a tenant's
 corpus of past customer messages follows ingest without being rebuilt.
 
-Scores are computed over an inverted index (only documents sharing a query term are touched), which keeps a
-query over tens of thousands of short messages in the low milliseconds. In a big corpus a common word's
-posting list covers most documents: the rarest terms are scanned in full, and once `SCAN_BUDGET` postings have
-been read the commoner terms only add to documents already found (their low idf cannot lift a document that
-shares none of the rarer words above one that does). When even the rarest word is everywhere, its newest
-postings stand for it. Measured at 48k messages a tenant of everyday words: 195 ms a query with no budget,
-26 ms with 20,000 postings, 8 ms with 5,000.
+Scores are exact and computed over an inverted index held in flat arrays: a query adds each of its terms'
+postings into one score array with numpy, so even words that occur in most of a big corpus cost little.
+Measured on 52k invented messages of everyday words: 12-22 ms a query scoring dict by dict (with a budget of
+5,000 postings that left the commonest words out), 1.5-2 ms scoring every posting this way, in less memory.
+
+A removed document leaves a tombstone in its terms' postings (its slot is marked dead); a posting is
+compacted once most of it is dead, and the slots are renumbered once most of them are.
 """
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import threading
 from collections import Counter
 from collections.abc import Callable
-from itertools import islice
-from operator import itemgetter
+
+import numpy as np
 
 # Words of any script; digits count (a model number is a strong lexical cue), handles and links do not
 # (they name a person or a one-off page, never the problem).
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-SCAN_BUDGET = 5_000  # postings read in full per query, rarest terms first
+_RENUMBER_SLACK = 4096  # dead slots tolerated beyond the live ones before the slots are renumbered
 
 
 def tokens(text: str) -> list[str]:
@@ -41,98 +40,168 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+class _Column:
+    """A growable numpy array: appends are amortised O(1), `view()` is the filled part (valid until the next
+    append)."""
+
+    __slots__ = ("data", "size")
+
+    def __init__(self, dtype: type, values: np.ndarray | None = None) -> None:
+        self.data = np.empty(4, dtype=dtype) if values is None or not len(values) else values.astype(dtype)
+        self.size = 0 if values is None else len(values)
+
+    def append(self, value: float) -> None:
+        if self.size == len(self.data):
+            self.data = np.concatenate([self.data, np.empty_like(self.data)])
+        self.data[self.size] = value
+        self.size += 1
+
+    def view(self) -> np.ndarray:
+        return self.data[:self.size]
+
+
+class _Posting:
+    """The slots of the documents holding one term, with the term's count in each; dead slots included."""
+
+    __slots__ = ("slots", "counts", "live")
+
+    def __init__(self) -> None:
+        self.slots = _Column(np.int64)
+        self.counts = _Column(np.float32)
+        self.live = 0  # documents alive among `slots`: the term's document frequency
+
+
 class BM25Index:
     """Thread-safe: the suggestions of several requests may read while ingest adds documents."""
 
     def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self._docs: dict[str, Counter[str]] = {}
-        self._lengths: dict[str, int] = {}
-        self._postings: dict[str, dict[str, int]] = {}
+        self._terms: dict[str, tuple[str, ...]] = {}  # key -> its distinct terms (to remove it)
+        self._slot_of: dict[str, int] = {}
+        self._keys: list[str | None] = []  # slot -> key, None once removed
+        self._lengths = _Column(np.float32)  # slot -> document length in tokens
+        self._postings: dict[str, _Posting] = {}
         self._total_length = 0
         self._lock = threading.RLock()
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._terms)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._docs
+        return key in self._terms
 
     def add(self, key: str, text: str) -> None:
         """Add or replace the document `key`."""
         counts = Counter(tokens(text))
         with self._lock:
-            if key in self._docs:
+            if key in self._terms:
                 self.remove(key)
-            self._docs[key] = counts
+            if len(self._keys) > 2 * len(self._terms) + _RENUMBER_SLACK:
+                self._renumber()
+            slot = len(self._keys)
+            self._keys.append(key)
+            self._slot_of[key] = slot
+            self._terms[key] = tuple(counts)
             length = sum(counts.values())
-            self._lengths[key] = length
+            self._lengths.append(length)
             self._total_length += length
             for term, tf in counts.items():
-                self._postings.setdefault(term, {})[key] = tf
+                posting = self._postings.get(term)
+                if posting is None:
+                    posting = self._postings[term] = _Posting()
+                posting.slots.append(slot)
+                posting.counts.append(tf)
+                posting.live += 1
 
     def remove(self, key: str) -> None:
         with self._lock:
-            counts = self._docs.pop(key, None)
-            if counts is None:
+            terms = self._terms.pop(key, None)
+            if terms is None:
                 return
-            self._total_length -= self._lengths.pop(key, 0)
-            for term in counts:
-                posting = self._postings.get(term)
-                if posting is not None:
-                    posting.pop(key, None)
-                    if not posting:
-                        del self._postings[term]
+            slot = self._slot_of.pop(key)
+            self._keys[slot] = None
+            self._total_length -= int(self._lengths.data[slot])
+            for term in terms:
+                posting = self._postings[term]
+                posting.live -= 1
+                if not posting.live:
+                    del self._postings[term]
+                elif posting.slots.size > 2 * posting.live + 16:
+                    self._compact(posting, self._alive(posting.slots.view()))
+
+    def _alive(self, slots: np.ndarray) -> np.ndarray:
+        keys = self._keys
+        return np.fromiter((keys[slot] is not None for slot in slots.tolist()), dtype=bool, count=len(slots))
+
+    @staticmethod
+    def _compact(posting: _Posting, keep: np.ndarray, renumbered: np.ndarray | None = None) -> None:
+        """Keep the posting's entries `keep` marks (mapping their slots to new numbers when renumbering)."""
+        slots = posting.slots.view()[keep]
+        posting.slots = _Column(np.int64, slots if renumbered is None else renumbered[slots])
+        posting.counts = _Column(np.float32, posting.counts.view()[keep])
+
+    def _renumber(self) -> None:
+        alive = self._alive(np.arange(len(self._keys)))
+        renumbered = np.cumsum(alive) - 1
+        for posting in self._postings.values():
+            self._compact(posting, alive[posting.slots.view()], renumbered)
+        self._lengths = _Column(np.float32, self._lengths.view()[alive])
+        self._keys = [key for key in self._keys if key is not None]
+        self._slot_of = {key: slot for slot, key in enumerate(self._keys)}
 
     def idf(self, term: str) -> float:
-        n = len(self._docs)
-        df = len(self._postings.get(term, ()))
+        n = len(self._terms)
+        posting = self._postings.get(term)
+        df = posting.live if posting is not None else 0
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def search(self, text: str, *, limit: int = 20, keep: Callable[[str], bool] | None = None
                ) -> list[tuple[str, float]]:
-        """The `limit` best documents for the query that `keep` accepts, best first, with their BM25 scores."""
+        """The `limit` best documents for the query that `keep` accepts, best first, with their BM25 scores
+        (ties in the order the documents were added)."""
         query = Counter(tokens(text))
         with self._lock:
-            if not self._docs or not query:
+            if not self._terms or not query or limit <= 0:
                 return []
             # BM25's length norm k1 * (1 - b + b * length / average), as base + slope * length
-            base, slope = self.k1 * (1.0 - self.b), self.k1 * self.b * len(self._docs) / (self._total_length or 1)
-            lengths = self._lengths
-            scores: dict[str, float] = {}
-            scanned = 0  # rarest first
-            for term in sorted((t for t in query if t in self._postings), key=lambda t: len(self._postings[t])):
-                posting = self._postings[term]
-                weight = self.idf(term) * query[term] * (self.k1 + 1.0)
-                if scores and scanned + len(posting) > SCAN_BUDGET:
-                    # a common word: it only adds to the documents the rarer words found
-                    pairs = [(key, posting[key]) for key in scores if key in posting]
-                else:
-                    # even the rarest word may be everywhere: then its newest postings (dicts keep insertion order)
-                    room = SCAN_BUDGET - scanned
-                    pairs = list(posting.items()) if len(posting) <= room else \
-                        list(islice(reversed(posting.items()), room))
-                    scanned += len(pairs)
-                for key, tf in pairs:
-                    scores[key] = scores.get(key, 0.0) + weight * tf / (tf + base + slope * lengths[key])
-        by_score = itemgetter(1)
-        if keep is None:
-            return heapq.nlargest(limit, scores.items(), key=by_score)
-        # `keep` turns away few documents (a customer's own): filter the best few, not every score
-        head = heapq.nlargest(2 * limit + 10, scores.items(), key=by_score)
-        best = [pair for pair in head if keep(pair[0])]
-        if len(best) >= limit or len(head) == len(scores):
-            return best[:limit]
-        return heapq.nlargest(limit, ((k, v) for k, v in scores.items() if keep(k)), key=by_score)
+            base, slope = self.k1 * (1.0 - self.b), self.k1 * self.b * len(self._terms) / (self._total_length or 1)
+            lengths = self._lengths.view()
+            scores = np.zeros(len(self._keys), dtype=np.float64)
+            for term, qtf in query.items():
+                posting = self._postings.get(term)
+                if posting is None:
+                    continue
+                slots = posting.slots.view()
+                counts = posting.counts.view().astype(np.float64)
+                weight = self.idf(term) * qtf * (self.k1 + 1.0)
+                # a term's slots are distinct, so a fancy-indexed += adds once per document
+                scores[slots] += weight * counts / (counts + base + slope * lengths[slots])
+            found = np.flatnonzero(scores)  # dead slots included: skipped below
+            head = 2 * limit + 10  # `keep` turns away few documents (a customer's own): order the best few
+            while True:
+                top = found
+                if head < len(found):  # the best `head`, and every document tied with the last of them
+                    least = scores[found[np.argpartition(-scores[found], head)[:head]]].min()
+                    top = found[scores[found] >= least]
+                best: list[tuple[str, float]] = []
+                for slot in top[np.lexsort((top, -scores[top]))].tolist():
+                    key = self._keys[slot]
+                    if key is not None and (keep is None or keep(key)):
+                        best.append((key, float(scores[slot])))
+                        if len(best) == limit:
+                            return best
+                if len(top) == len(found):
+                    return best
+                head *= 4
 
     def max_score(self, text: str) -> float:
         """What a document made of exactly the query's words would score: scales scores into 0..1."""
         query = Counter(tokens(text))
         with self._lock:
-            if not self._docs:
+            if not self._terms:
                 return 0.0
-            average = self._total_length / len(self._docs) or 1.0
+            average = self._total_length / len(self._terms) or 1.0
             length = sum(query.values())
             norm = self.k1 * (1.0 - self.b + self.b * length / average)
             return sum(self.idf(term) * qtf * qtf * (self.k1 + 1.0) / (qtf + norm) for term, qtf in query.items())

@@ -13,9 +13,10 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from datetime import datetime
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import phonenumbers
 
@@ -161,9 +162,8 @@ def _negated(text: str, start: int) -> bool:
                           r"(?:it'?s\s+|it is\s+|the\s+)?$", before))
 
 
-def sentence_at(turn: Turn, start: int) -> str:
-    """The sentence of the turn's text around `start` (the evidence of a mention)."""
-    text = turn.text
+def sentence_at(text: str, start: int) -> str:
+    """The sentence of a turn's text around `start` (the evidence of a mention)."""
     lo = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), text.rfind("! ", 0, start),
              text.rfind("? ", 0, start))
     hi_candidates = [i for i in (text.find(". ", start), text.find("\n", start), text.find("! ", start),
@@ -450,10 +450,26 @@ class TakenSpans:
         self.ends.insert(at, end)
 
 
-def extract_turn(turn: Turn) -> list[Mention]:
-    """Every value in one turn, the first extractor to claim a span wins."""
-    text = turn.text
-    out: list[Mention] = []
+class _Span(NamedTuple):
+    """A mention without its turn (what `_spans` keeps between analyses)."""
+
+    kind: FactKind
+    value: str
+    key: str
+    evidence: str
+    start: int
+    end: int
+    strength: float
+    labelled: bool
+    negated: bool
+    dated: bool = False  # a calendar date: `when` is its resolved day, or None
+    when: datetime | None = None
+
+
+def _spans(text: str, occurred_at: datetime) -> tuple[_Span, ...]:
+    """Every value in one turn's text, the first extractor to claim a span wins: a pure function of the text
+    and the time it was written (relative dates)."""
+    out: list[_Span] = []
     taken = TakenSpans()
     for ex in EXTRACTORS:
         for value, start, end, kind, strength, labelled in ex.find(text):
@@ -464,15 +480,29 @@ def extract_turn(turn: Turn) -> list[Mention]:
             key = amount_key(value) if resolved == FactKind.AMOUNT else norm_key(value)
             if resolved == FactKind.LAST4:
                 key = "last4:" + key[-4:]
-            out.append(Mention(resolved, value, key, turn, sentence_at(turn, start), start, end, strength,
-                               labelled, _negated(text, start)))
+            out.append(_Span(resolved, value, key, sentence_at(text, start), start, end, strength, labelled,
+                             _negated(text, start)))
             taken.add(start, end)
-    for written, when, start, end in find_dates(text, turn.item.occurred_at):
+    for written, when, start, end in find_dates(text, occurred_at):
         if taken.overlaps(start, end):
             continue
-        out.append(Mention(FactKind.DATE, written, norm_key(written), turn, sentence_at(turn, start), start, end,
-                           0.3, True, _negated(text, start), {"when": when}))
-    return sorted(out, key=lambda m: m.start)
+        out.append(_Span(FactKind.DATE, written, norm_key(written), sentence_at(text, start), start, end, 0.3, True,
+                         _negated(text, start), True, when))
+    return tuple(sorted(out, key=lambda span: span.start))
+
+
+# A history analysed again after a new message reuses the work on its older turns; long texts are not kept
+# (at most 8,192 x 4,000 characters held).
+CACHED_TEXT_CHARS = 4_000
+_recent_spans = lru_cache(maxsize=8192)(_spans)
+
+
+def extract_turn(turn: Turn) -> list[Mention]:
+    """Every value in one turn, the first extractor to claim a span wins."""
+    find = _recent_spans if len(turn.text) <= CACHED_TEXT_CHARS else _spans
+    return [Mention(s.kind, s.value, s.key, turn, s.evidence, s.start, s.end, s.strength, s.labelled, s.negated,
+                    {"when": s.when} if s.dated else {})
+            for s in find(turn.text, turn.item.occurred_at)]
 
 
 def extract(turns: list[Turn]) -> list[Mention]:

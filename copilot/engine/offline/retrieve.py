@@ -207,7 +207,7 @@ class TenantCorpus:
             self._tokens_of[customer_id] = tokens
             self._customers_with.update(tokens)
             arrived += exchanges_of(own)
-        # Oldest first: past its scan budget, BM25 reads a common word's newest postings (see bm25.py).
+        # Oldest first: BM25 breaks ties in the order documents were added.
         for exchange in sorted(arrived, key=lambda e: e.occurred_at):
             self._add(exchange)
 

@@ -146,3 +146,13 @@ def test_tried_lists_are_cut_at_phrase_boundaries_each_step_on_its_own() -> None
     assert got == ["rebooted it twice", "did a full reset", "swapped the power brick"]
     assert tried_phrases("Also I already renewed the certificate in case it had expired") == ["renewed the certificate"]
     assert all(len(p.split()) <= 6 for p in got)
+
+
+def test_the_same_text_in_two_turns_gives_each_turn_its_own_mentions() -> None:
+    # extraction is reused for a text seen before: the mentions must still belong to the turn asked about
+    turns = segment([item(1, "My order B-44190 was due on March 3"), item(2, "My order B-44190 was due on March 3")])
+    first, second = extract(turns[:1]), extract(turns[1:])
+    assert [(m.kind, m.value, m.evidence) for m in first] == [(m.kind, m.value, m.evidence) for m in second]
+    assert {m.turn.index for m in first} == {turns[0].index} and {m.turn.index for m in second} == {turns[1].index}
+    dates = [m for m in first + second if m.kind == FactKind.DATE]
+    assert len(dates) == 2 and dates[0].extra is not dates[1].extra

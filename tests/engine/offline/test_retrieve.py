@@ -40,22 +40,47 @@ def test_bm25_ranks_shared_rare_words_first_and_follows_additions_and_removals()
     assert tokens("Orders @someone https://x.example/p") == ["order"]
 
 
-def test_bm25_past_its_scan_budget_lets_common_words_only_add_to_what_rarer_words_found(monkeypatch) -> None:  # noqa: ANN001
+def _plain_bm25(docs: dict[str, str], query: str, k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
+    """Okapi BM25 written out document by document, to check the index's arrays against."""
+    import math
+    from collections import Counter
+
+    counted = {key: Counter(tokens(text)) for key, text in docs.items()}
+    average = sum(sum(c.values()) for c in counted.values()) / len(counted)
+    scores: dict[str, float] = {}
+    for term, qtf in Counter(tokens(query)).items():
+        df = sum(1 for c in counted.values() if term in c)
+        idf = math.log(1.0 + (len(counted) - df + 0.5) / (df + 0.5))
+        for key, c in counted.items():
+            if term in c:
+                norm = k1 * (1.0 - b + b * sum(c.values()) / average)
+                scores[key] = scores.get(key, 0.0) + idf * qtf * c[term] * (k1 + 1.0) / (c[term] + norm)
+    return scores
+
+
+def test_bm25_scores_are_exact_through_replacements_removals_and_renumbering(monkeypatch) -> None:  # noqa: ANN001
     from copilot.engine.offline import bm25
 
+    monkeypatch.setattr(bm25, "_RENUMBER_SLACK", 3)  # renumber often: slots must keep pointing at their documents
     index = BM25Index()
-    for n in range(40):
-        index.add(f"common{n}", f"my order number {n} please")
-    index.add("rare", "my order and the kettle sparks")
-    index.add("rare-only", "kettle sparks")
-    exact = index.search("my order kettle sparks", limit=3)
-    monkeypatch.setattr(bm25, "SCAN_BUDGET", 5)  # "my" and "order" are over it: they are not scanned in full
-    budgeted = index.search("my order kettle sparks", limit=3)
-    assert [k for k, _ in budgeted] == [k for k, _ in exact][:2]
-    assert {k for k, _ in budgeted} == {"rare", "rare-only"}
-    assert dict(budgeted) == pytest.approx(dict(exact[:2]))  # a found document keeps its whole score
-    assert len(budgeted) == 2  # documents with only the common words are not gathered
-    assert [k for k, _ in index.search("my order", limit=50)][:1]  # no rarer word: the rarest is read in full
+    docs: dict[str, str] = {}
+    words = ["my", "order", "kettle", "sparks", "refund", "late", "parcel", "lid"]
+    for n in range(300):
+        key = f"d{n % 70}"  # keys come back: a replaced document must count once
+        text = " ".join(words[(n * j) % len(words)] for j in range(1, 2 + n % 5))
+        index.add(key, text)
+        docs[key] = text
+        if n % 7 == 3:
+            gone = f"d{(n * 3) % 70}"
+            index.remove(gone)
+            docs.pop(gone, None)
+    assert len(index) == len(docs)
+    for query in ("my order", "kettle sparks lid", "late late parcel refund", "nothing matches"):
+        expected = _plain_bm25(docs, query)
+        found = index.search(query, limit=len(docs))
+        assert dict(found) == pytest.approx(expected)
+        assert [score for _, score in found] == pytest.approx(sorted(expected.values(), reverse=True))
+        assert index.search(query, limit=5, keep=lambda k: k != "d1") == [p for p in found if p[0] != "d1"][:5]
 
 
 def test_lcs_f1_is_the_f_measure_of_the_longest_common_subsequence() -> None:
