@@ -77,8 +77,7 @@ class BM25Index:
     def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self._terms: dict[str, tuple[str, ...]] = {}  # key -> its distinct terms (to remove it)
-        self._slot_of: dict[str, int] = {}
+        self._docs: dict[str, tuple[int, tuple[str, ...]]] = {}  # key -> its slot and distinct terms (to remove it)
         self._keys: list[str | None] = []  # slot -> key, None once removed
         self._lengths = _Column(np.float32)  # slot -> document length in tokens
         self._postings: dict[str, _Posting] = {}
@@ -86,23 +85,22 @@ class BM25Index:
         self._lock = threading.RLock()
 
     def __len__(self) -> int:
-        return len(self._terms)
+        return len(self._docs)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._terms
+        return key in self._docs
 
     def add(self, key: str, text: str) -> None:
         """Add or replace the document `key`."""
         counts = Counter(tokens(text))
         with self._lock:
-            if key in self._terms:
+            if key in self._docs:
                 self.remove(key)
-            if len(self._keys) > 2 * len(self._terms) + _RENUMBER_SLACK:
+            if len(self._keys) > 2 * len(self._docs) + _RENUMBER_SLACK:
                 self._renumber()
             slot = len(self._keys)
             self._keys.append(key)
-            self._slot_of[key] = slot
-            self._terms[key] = tuple(counts)
+            self._docs[key] = slot, tuple(counts)
             length = sum(counts.values())
             self._lengths.append(length)
             self._total_length += length
@@ -116,10 +114,10 @@ class BM25Index:
 
     def remove(self, key: str) -> None:
         with self._lock:
-            terms = self._terms.pop(key, None)
-            if terms is None:
+            doc = self._docs.pop(key, None)
+            if doc is None:
                 return
-            slot = self._slot_of.pop(key)
+            slot, terms = doc
             self._keys[slot] = None
             self._total_length -= int(self._lengths.data[slot])
             for term in terms:
@@ -148,10 +146,10 @@ class BM25Index:
             self._compact(posting, alive[posting.slots.view()], renumbered)
         self._lengths = _Column(np.float32, self._lengths.view()[alive])
         self._keys = [key for key in self._keys if key is not None]
-        self._slot_of = {key: slot for slot, key in enumerate(self._keys)}
+        self._docs = {key: (slot, self._docs[key][1]) for slot, key in enumerate(self._keys)}
 
     def idf(self, term: str) -> float:
-        n = len(self._terms)
+        n = len(self._docs)
         posting = self._postings.get(term)
         df = posting.live if posting is not None else 0
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
@@ -162,10 +160,10 @@ class BM25Index:
         (ties in the order the documents were added)."""
         query = Counter(tokens(text))
         with self._lock:
-            if not self._terms or not query or limit <= 0:
+            if not self._docs or not query or limit <= 0:
                 return []
             # BM25's length norm k1 * (1 - b + b * length / average), as base + slope * length
-            base, slope = self.k1 * (1.0 - self.b), self.k1 * self.b * len(self._terms) / (self._total_length or 1)
+            base, slope = self.k1 * (1.0 - self.b), self.k1 * self.b * len(self._docs) / (self._total_length or 1)
             lengths = self._lengths.view()
             scores = np.zeros(len(self._keys), dtype=np.float64)
             for term, qtf in query.items():
@@ -199,9 +197,9 @@ class BM25Index:
         """What a document made of exactly the query's words would score: scales scores into 0..1."""
         query = Counter(tokens(text))
         with self._lock:
-            if not self._terms:
+            if not self._docs:
                 return 0.0
-            average = self._total_length / len(self._terms) or 1.0
+            average = self._total_length / len(self._docs) or 1.0
             length = sum(query.values())
             norm = self.k1 * (1.0 - self.b + self.b * length / average)
             return sum(self.idf(term) * qtf * qtf * (self.k1 + 1.0) / (qtf + norm) for term, qtf in query.items())
